@@ -1,0 +1,87 @@
+//! The command line, declared with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Shoebox: semantic search for the photos on your own server.
+#[derive(Debug, Parser)]
+#[command(name = "shoebox", version, about)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    /// More logging on stderr (-v, -vv, -vvv); SHOEBOX_LOG takes a full filter.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// Settings file (default: $XDG_CONFIG_HOME/shoebox/config.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Data directory for the database and thumbnails (default: $XDG_DATA_HOME/shoebox).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Add folders as library roots (if new) and scan them once; with no folder, scan every root.
+    Index {
+        /// Photo folders.
+        paths: Vec<PathBuf>,
+        /// Read files that failed before again, even when unchanged.
+        #[arg(long)]
+        retry_failed: bool,
+        /// Print the summary as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show photo counts by state, failures with their reasons, and folder problems.
+    Status {
+        /// How many failures to list.
+        #[arg(long, default_value_t = 20)]
+        failures: u32,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one photo's record.
+    Show {
+        /// The photo's id.
+        id: i64,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage library roots.
+    Roots {
+        #[command(subcommand)]
+        command: RootsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RootsCommand {
+    /// Add folders as library roots (without scanning).
+    Add {
+        /// Photo folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// List library roots.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a root and every record under it (the photos on disk are not touched).
+    Remove {
+        /// The root's id or path.
+        root: String,
+    },
+}

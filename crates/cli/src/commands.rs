@@ -1,0 +1,36 @@
+//! One function per command.
+
+mod index;
+mod roots;
+mod show;
+mod status;
+
+use anyhow::Context;
+use shoebox_engine::{Engine, Settings};
+
+use crate::cli::{Cli, Command, Global};
+
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
+    let engine = open(&cli.global, &cli.command).await?;
+    match cli.command {
+        Command::Index { paths, json, .. } => index::run(&engine, &paths, json).await,
+        Command::Status { failures, json } => status::run(&engine, failures, json).await,
+        Command::Show { id, json } => show::run(&engine, id, json).await,
+        Command::Roots { command } => roots::run(&engine, command).await,
+    }
+}
+
+async fn open(global: &Global, command: &Command) -> anyhow::Result<Engine> {
+    let mut overrides = Vec::new();
+    if let Some(dir) = &global.data_dir {
+        overrides.push(("storage.data_dir", dir.to_string_lossy().into_owned()));
+    }
+    if let Command::Index { retry_failed: true, .. } = command {
+        overrides.push(("indexer.retry_failed", "true".to_owned()));
+    }
+    let settings = Settings::load(global.config.as_deref(), &overrides)?;
+    let data_dir = settings.data_dir();
+    Engine::open(settings)
+        .await
+        .with_context(|| format!("opening the library in {}", data_dir.root().display()))
+}

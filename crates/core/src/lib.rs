@@ -1,0 +1,19 @@
+//! Shoebox's domain: the types every other crate speaks (photos, library roots, metadata,
+//! scan outcomes) and the port traits that storage and index adapters implement.
+//!
+//! This crate owns no I/O. It builds for `wasm32` so the web UI can share these types, and
+//! depends only on `serde`, `thiserror` and `time`.
+
+mod error;
+mod ids;
+mod metadata;
+mod photo;
+mod root;
+mod store;
+
+pub use error::{BoxError, Error, Result};
+pub use ids::{ContentHash, PhotoId, RootId};
+pub use metadata::{Exposure, GpsPosition, ImageFormat, PhotoMetadata, TakenAt};
+pub use photo::{FileStamp, KnownPhoto, Photo, PhotoStatus, PhotoWrite, ScanOutcome, ScanProblem};
+pub use root::Root;
+pub use store::{FailureReport, LibraryStatus, MetadataStore};

@@ -1,0 +1,71 @@
+//! The storage port: everything Shoebox keeps durably goes through [`MetadataStore`].
+
+use std::future::Future;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{KnownPhoto, Photo, PhotoId, PhotoWrite, Result, Root, RootId, ScanProblem};
+
+/// Counts and problems for `shoebox status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryStatus {
+    /// Number of library roots.
+    pub roots: u64,
+    /// Photos read and indexed.
+    pub ok: u64,
+    /// Photos present but unusable.
+    pub failed: u64,
+    /// Photos no longer on disk.
+    pub gone: u64,
+    /// The failed photos and why (newest first, at most the limit asked for).
+    pub failures: Vec<FailureReport>,
+    /// Folder-level problems found by the last scan of each root.
+    pub problems: Vec<FailureReport>,
+}
+
+/// One failure, located for a person to find.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureReport {
+    /// The root's path.
+    pub root: String,
+    /// Path relative to the root.
+    pub rel_path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Durable storage of roots and photo records.
+///
+/// Implemented by `shoebox-store` (SQLite today, PostgreSQL later); every method is one
+/// transaction.
+pub trait MetadataStore: Send + Sync {
+    /// Adds a root; `path` must be absolute and canonical. A root inside or around an
+    /// existing root is a [`crate::Error::Conflict`]. Adding an existing root returns it.
+    fn add_root(&self, path: &Path) -> impl Future<Output = Result<(Root, bool)>> + Send;
+
+    /// All roots, oldest first.
+    fn roots(&self) -> impl Future<Output = Result<Vec<Root>>> + Send;
+
+    /// Removes a root and every record under it.
+    fn remove_root(&self, id: RootId) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every photo record under a root, in any status.
+    fn known_photos(&self, root: RootId) -> impl Future<Output = Result<Vec<KnownPhoto>>> + Send;
+
+    /// One photo record.
+    fn photo(&self, id: PhotoId) -> impl Future<Output = Result<Option<Photo>>> + Send;
+
+    /// Applies a batch of scan writes in one transaction.
+    fn apply(&self, writes: Vec<PhotoWrite>) -> impl Future<Output = Result<()>> + Send;
+
+    /// Replaces the folder-level problems recorded for a root.
+    fn set_problems(
+        &self,
+        root: RootId,
+        problems: Vec<ScanProblem>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Counts by status, with up to `failure_limit` failures listed.
+    fn status(&self, failure_limit: u32) -> impl Future<Output = Result<LibraryStatus>> + Send;
+}

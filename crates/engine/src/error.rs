@@ -1,0 +1,46 @@
+//! The engine's error type.
+
+use std::path::PathBuf;
+
+/// Errors from engine operations.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The settings could not be read or are invalid.
+    #[error("invalid settings: {0}")]
+    Settings(Box<figment::Error>),
+    /// A path given by the user is not usable.
+    #[error("{}: {reason}", path.display())]
+    BadPath {
+        /// The path as given.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another process is scanning the same data directory.
+    #[error("another scan is running on {}; wait for it to finish", path.display())]
+    Busy {
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// A filesystem operation in the data directory failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// The request clashes with stored data, or names something that does not exist.
+    #[error(transparent)]
+    Library(#[from] shoebox_core::Error),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] shoebox_store::Error),
+    /// A scan failed.
+    #[error(transparent)]
+    Indexer(#[from] shoebox_indexer::Error),
+}
+
+impl From<figment::Error> for Error {
+    fn from(e: figment::Error) -> Self {
+        Self::Settings(Box::new(e))
+    }
+}
+
+/// Result with the engine's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,14 @@
+//! Shoebox's composition root: it reads the settings, opens the data directory, wires the
+//! store and the indexer together, and offers the operations the CLI (and later the server
+//! and web UI) call. Nothing above this crate touches an adapter directly.
+
+mod engine;
+mod error;
+mod paths;
+mod settings;
+
+pub use engine::Engine;
+pub use error::{Error, Result};
+pub use paths::DataDir;
+pub use settings::{Settings, StorageSettings};
+pub use shoebox_indexer::{IndexerSettings, ScanProgress, ScanSummary, ThumbnailSettings};

@@ -1,0 +1,56 @@
+//! The data directory: one folder holds the database, index files, thumbnails and models.
+//!
+//! ```text
+//! DATA_DIR/
+//!   shoebox.db          SQLite database (+ -wal, -shm)
+//!   thumbs/SIZE/AB/HASH.jpg
+//!   scan.lock           held while a scan runs
+//! ```
+
+use std::path::{Path, PathBuf};
+
+/// Paths inside a data directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+impl DataDir {
+    /// The data directory at `root`.
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    /// `$XDG_DATA_HOME/shoebox`, else `$HOME/.local/share/shoebox`, else `./shoebox-data`.
+    pub fn default_root() -> PathBuf {
+        xdg_dir("XDG_DATA_HOME", ".local/share").map_or_else(|| PathBuf::from("shoebox-data"), |d| d.join("shoebox"))
+    }
+
+    /// The folder itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The SQLite database file.
+    pub fn database(&self) -> PathBuf {
+        self.root.join("shoebox.db")
+    }
+
+    /// The thumbnail tree.
+    pub fn thumbnails(&self) -> PathBuf {
+        self.root.join("thumbs")
+    }
+
+    /// The lock file held during a scan.
+    pub(crate) fn scan_lock(&self) -> PathBuf {
+        self.root.join("scan.lock")
+    }
+}
+
+/// `$VAR` when set and absolute, else `$HOME/fallback`.
+pub(crate) fn xdg_dir(var: &str, fallback: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)))
+}

@@ -1,0 +1,211 @@
+//! Walking a library root: the regular files under it, and the folders that could not be read.
+
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use shoebox_core::{FileStamp, RootId, ScanProblem};
+use walkdir::WalkDir;
+
+use crate::{Error, Result};
+
+/// A regular file found under a root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Found {
+    pub(crate) root: RootId,
+    /// `/`-separated path relative to the root.
+    pub(crate) rel_path: String,
+    pub(crate) abs_path: PathBuf,
+    pub(crate) stamp: FileStamp,
+}
+
+/// What walking one root found.
+#[derive(Debug, Default)]
+pub(crate) struct Walk {
+    pub(crate) files: Vec<Found>,
+    pub(crate) problems: Vec<ScanProblem>,
+    /// Relative paths (folders, or `""` for the whole root) that could not be read: records
+    /// under them are kept as they are, not marked gone.
+    pub(crate) unreadable: Vec<String>,
+}
+
+impl Walk {
+    /// Whether a record at `rel_path` lies under something that could not be read.
+    pub(crate) fn is_unreadable(&self, rel_path: &str) -> bool {
+        self.unreadable.iter().any(|p| {
+            p.is_empty() || rel_path == p || rel_path.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('/'))
+        })
+    }
+}
+
+/// Skips hidden entries and the configured ignore globs.
+#[derive(Debug, Clone)]
+pub(crate) struct Filter {
+    ignore: GlobSet,
+}
+
+impl Filter {
+    pub(crate) fn new(patterns: &[String]) -> Result<Self> {
+        let mut builder = GlobSetBuilder::new();
+        for pattern in patterns {
+            let glob = Glob::new(pattern).map_err(|e| Error::Glob {
+                pattern: pattern.clone(),
+                reason: e.to_string(),
+            })?;
+            builder.add(glob);
+        }
+        let ignore = builder.build().map_err(|e| Error::Glob {
+            pattern: patterns.join(", "),
+            reason: e.to_string(),
+        })?;
+        Ok(Self { ignore })
+    }
+
+    fn skips(&self, name: &str, rel_path: &str) -> bool {
+        name.starts_with('.') || self.ignore.is_match(name) || self.ignore.is_match(rel_path)
+    }
+}
+
+/// Walks `root`, following symbolic links when asked (loops are reported, not followed).
+pub(crate) fn walk(root: RootId, root_path: &Path, filter: &Filter, follow_symlinks: bool) -> Walk {
+    let mut walk = Walk::default();
+    if let Err(e) = fs_err::metadata(root_path) {
+        walk.problems.push(ScanProblem {
+            rel_path: String::new(),
+            reason: format!("library root is not reachable: {e}"),
+        });
+        walk.unreadable.push(String::new());
+        return walk;
+    }
+    let entries = WalkDir::new(root_path)
+        .follow_links(follow_symlinks)
+        .into_iter()
+        .filter_entry(|entry| {
+            entry.depth() == 0
+                || match (entry.file_name().to_str(), relative(root_path, entry.path())) {
+                    (Some(name), Some(rel)) => !filter.skips(name, &rel),
+                    _ => true,
+                }
+        });
+    for entry in entries {
+        match entry {
+            Ok(entry) if entry.file_type().is_file() => {
+                let Some(rel_path) = relative(root_path, entry.path()) else {
+                    walk.problems.push(ScanProblem {
+                        rel_path: entry.path().to_string_lossy().into_owned(),
+                        reason: "file name is not valid UTF-8; skipped".to_owned(),
+                    });
+                    continue;
+                };
+                match entry.metadata() {
+                    Ok(meta) => walk.files.push(Found {
+                        root,
+                        rel_path,
+                        abs_path: entry.into_path(),
+                        stamp: stamp(&meta),
+                    }),
+                    Err(e) => {
+                        walk.problems.push(ScanProblem {
+                            rel_path: rel_path.clone(),
+                            reason: format!("cannot read file metadata: {e}"),
+                        });
+                        walk.unreadable.push(rel_path);
+                    }
+                }
+            }
+            // Folders are descended into; sockets, FIFOs and devices are not photos.
+            Ok(_) => {}
+            Err(e) => walk_error(root_path, &e, &mut walk),
+        }
+    }
+    walk
+}
+
+fn walk_error(root_path: &Path, e: &walkdir::Error, walk: &mut Walk) {
+    let rel_path = e
+        .path()
+        .and_then(|p| relative(root_path, p))
+        .unwrap_or_default();
+    if let Some(ancestor) = e.loop_ancestor() {
+        walk.problems.push(ScanProblem {
+            rel_path,
+            reason: format!(
+                "symbolic link loop back to {}; not followed",
+                relative(root_path, ancestor).filter(|a| !a.is_empty()).unwrap_or_else(|| ".".to_owned())
+            ),
+        });
+        return;
+    }
+    let io = e.io_error();
+    if io.is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) {
+        // A dangling symbolic link (or a file deleted mid-walk): nothing is there.
+        walk.problems.push(ScanProblem {
+            rel_path,
+            reason: "broken symbolic link (its target does not exist)".to_owned(),
+        });
+        return;
+    }
+    let reason = io.map_or_else(|| e.to_string(), ToString::to_string);
+    walk.problems.push(ScanProblem {
+        rel_path: rel_path.clone(),
+        reason: format!("cannot read folder: {reason}"),
+    });
+    walk.unreadable.push(rel_path);
+}
+
+/// `path` relative to `root`, `/`-separated; `None` when not UTF-8.
+fn relative(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    Some(parts?.join("/"))
+}
+
+fn stamp(meta: &std::fs::Metadata) -> FileStamp {
+    let mtime_ns = meta.modified().ok().map_or(0, |t| match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        Err(before) => -i64::try_from(before.duration().as_nanos()).unwrap_or(i64::MAX),
+    });
+    FileStamp {
+        size: meta.len(),
+        mtime_ns,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreadable_prefixes_match_whole_components() {
+        let walk = Walk {
+            unreadable: vec!["a/b".to_owned()],
+            ..Walk::default()
+        };
+        assert!(walk.is_unreadable("a/b"));
+        assert!(walk.is_unreadable("a/b/c.jpg"));
+        assert!(!walk.is_unreadable("a/bc.jpg"));
+        assert!(!walk.is_unreadable("x.jpg"));
+        let root = Walk {
+            unreadable: vec![String::new()],
+            ..Walk::default()
+        };
+        assert!(root.is_unreadable("anything.jpg"));
+    }
+
+    #[test]
+    fn filter_skips_hidden_and_ignored() -> Result<()> {
+        let filter = Filter::new(&["@eaDir".to_owned(), "*.tmp".to_owned(), "raw/**".to_owned()])?;
+        assert!(filter.skips(".hidden.jpg", ".hidden.jpg"));
+        assert!(filter.skips("@eaDir", "x/@eaDir"));
+        assert!(filter.skips("a.tmp", "x/a.tmp"));
+        assert!(filter.skips("b.jpg", "raw/b.jpg"));
+        assert!(!filter.skips("b.jpg", "x/b.jpg"));
+        Ok(())
+    }
+
+    #[test]
+    fn bad_glob_is_a_clear_error() {
+        let err = Filter::new(&["a[".to_owned()]).err().map(|e| e.to_string());
+        assert!(err.is_some_and(|e| e.contains("a[")));
+    }
+}

@@ -1,0 +1,59 @@
+//! The store's error type.
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The database URL names a backend this build does not have.
+    #[error("unsupported database URL {url:?}: expected sqlite://PATH")]
+    UnsupportedUrl {
+        /// The URL given.
+        url: String,
+    },
+    /// The database could not be opened.
+    #[error("cannot open database {url}")]
+    Open {
+        /// The URL given.
+        url: String,
+        /// Why.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Applying the embedded migrations failed.
+    #[error("cannot migrate database schema")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database error while {context}")]
+    Query {
+        /// What the store was doing.
+        context: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A stored value cannot be read back.
+    #[error("corrupt value in the database: {0}")]
+    Corrupt(String),
+    /// Preparing the database's folder failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Result with the store's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Attaches what the store was doing to a driver error.
+pub(crate) trait QueryContext<T> {
+    fn context(self, context: &'static str) -> Result<T>;
+}
+
+impl<T> QueryContext<T> for std::result::Result<T, sqlx::Error> {
+    fn context(self, context: &'static str) -> Result<T> {
+        self.map_err(|source| Error::Query { context, source })
+    }
+}
+
+impl From<Error> for shoebox_core::Error {
+    fn from(e: Error) -> Self {
+        shoebox_core::Error::backend("store", e)
+    }
+}

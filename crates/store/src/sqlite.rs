@@ -1,0 +1,93 @@
+//! [`SqliteStore`]: the embedded default backend.
+
+mod codec;
+mod photos;
+mod roots;
+mod status;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use shoebox_core as core;
+use shoebox_core::{
+    KnownPhoto, LibraryStatus, MetadataStore, Photo, PhotoId, PhotoWrite, Root, RootId, ScanProblem,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::{Error, Result};
+
+/// How long a writer waits for the database lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The SQLite store. Cheap to clone: it is a connection pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://PATH`) and migrates it.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .ok_or_else(|| Error::UnsupportedUrl { url: url.to_owned() })?;
+        Self::open(Path::new(path)).await
+    }
+
+    /// Opens (creating if missing) the database file at `path` and migrates it.
+    pub async fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs_err::create_dir_all(dir)?;
+        }
+        let url = format!("sqlite://{}", path.display());
+        let options = SqliteConnectOptions::from_str(&url)
+            .map_err(|source| Error::Open { url: url.clone(), source })?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| Error::Open { url, source })?;
+        sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+impl MetadataStore for SqliteStore {
+    async fn add_root(&self, path: &Path) -> core::Result<(Root, bool)> {
+        roots::add(&self.pool, path).await
+    }
+
+    async fn roots(&self) -> core::Result<Vec<Root>> {
+        Ok(roots::list(&self.pool).await?)
+    }
+
+    async fn remove_root(&self, id: RootId) -> core::Result<()> {
+        roots::remove(&self.pool, id).await
+    }
+
+    async fn known_photos(&self, root: RootId) -> core::Result<Vec<KnownPhoto>> {
+        Ok(photos::known(&self.pool, root).await?)
+    }
+
+    async fn photo(&self, id: PhotoId) -> core::Result<Option<Photo>> {
+        Ok(photos::get(&self.pool, id).await?)
+    }
+
+    async fn apply(&self, writes: Vec<PhotoWrite>) -> core::Result<()> {
+        Ok(photos::apply(&self.pool, writes).await?)
+    }
+
+    async fn set_problems(&self, root: RootId, problems: Vec<ScanProblem>) -> core::Result<()> {
+        Ok(status::set_problems(&self.pool, root, problems).await?)
+    }
+
+    async fn status(&self, failure_limit: u32) -> core::Result<LibraryStatus> {
+        Ok(status::status(&self.pool, failure_limit).await?)
+    }
+}
