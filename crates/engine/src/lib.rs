@@ -11,4 +11,4 @@ pub use engine::Engine;
 pub use error::{Error, Result};
 pub use paths::DataDir;
 pub use settings::{Settings, StorageSettings};
-pub use shoebox_indexer::{IndexerSettings, ScanProgress, ScanSummary, ThumbnailSettings};
+pub use shoebox_indexer::{IndexerSettings, ScanProgress, ScanSummary, ThumbnailSettings, thumbnail_path};

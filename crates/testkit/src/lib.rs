@@ -1,1 +1,34 @@
-//! placeholder
+//! Test fixtures for Shoebox: generated photos (JPEG, PNG), EXIF written into copies of real
+//! photos, bad files of every kind, and the shared fixture photos. Used by tests and benches
+//! only; never by a product path.
+
+mod exif;
+mod images;
+
+use std::path::{Path, PathBuf};
+
+pub use exif::{ExifSpec, with_exif};
+pub use images::{jpeg, oriented, png, textured, with_comment};
+
+/// Result for fixture helpers.
+pub type Result<T> = anyhow::Result<T>;
+
+/// The shared folder of small real photos (`../shared/fixtures/photos` from the repository).
+pub fn fixture_photos() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/photos")
+}
+
+/// One of the shared fixture photos by file name, e.g. `"cat.jpg"`.
+pub fn fixture(name: &str) -> Result<Vec<u8>> {
+    Ok(fs_err::read(fixture_photos().join(name))?)
+}
+
+/// Writes `bytes` to `root/rel`, creating folders.
+pub fn put(root: &Path, rel: &str, bytes: &[u8]) -> Result<PathBuf> {
+    let path = root.join(rel);
+    if let Some(dir) = path.parent() {
+        fs_err::create_dir_all(dir)?;
+    }
+    fs_err::write(&path, bytes)?;
+    Ok(path)
+}

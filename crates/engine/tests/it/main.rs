@@ -1,0 +1,8 @@
+//! Engine integration tests: scans of generated trees against a real SQLite store.
+
+mod bad_files;
+mod common;
+mod exif;
+mod orientation;
+mod property;
+mod tree;
