@@ -26,8 +26,15 @@ fn index_status_show_and_roots() -> anyhow::Result<()> {
     assert!(text.contains(&format!("{} unchanged", count + 1)), "{text}");
 
     let status = sb.json(&["status", "--json"])?;
-    assert_eq!((field(&status, "ok")?, field(&status, "failed")?), (count, 1));
-    assert!(status["failures"][0]["reason"].as_str().is_some_and(|r| r.contains("not an image")));
+    assert_eq!(
+        (field(&status, "ok")?, field(&status, "failed")?),
+        (count, 1)
+    );
+    assert!(
+        status["failures"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not an image"))
+    );
     let text = sb.run(&["status"])?;
     assert!(text.contains("broken.jpg: not an image"), "{text}");
 
@@ -41,11 +48,17 @@ fn index_status_show_and_roots() -> anyhow::Result<()> {
     assert_eq!(roots[0]["path"].as_str(), canonical.to_str());
     let nested = photos.join("nested");
     fs_err::create_dir_all(&nested)?;
-    assert!(sb.fail(&["roots", "add", path_arg(&nested)?])?.contains("cannot be nested"));
+    assert!(
+        sb.fail(&["roots", "add", path_arg(&nested)?])?
+            .contains("cannot be nested")
+    );
     assert!(sb.run(&["roots", "remove", "1"])?.contains("removed"));
     let status = sb.json(&["status", "--json"])?;
     assert_eq!((field(&status, "roots")?, field(&status, "ok")?), (0, 0));
-    assert!(photos.join("cat.jpg").is_file(), "removing a root leaves the photos alone");
+    assert!(
+        photos.join("cat.jpg").is_file(),
+        "removing a root leaves the photos alone"
+    );
     Ok(())
 }
 
@@ -54,14 +67,26 @@ fn clear_errors_for_bad_invocations() -> anyhow::Result<()> {
     let sb = Sandbox::new()?;
     assert!(sb.fail(&["index"])?.contains("no library roots yet"));
     let missing = sb.dir.path().join("nowhere");
-    assert!(sb.fail(&["index", path_arg(&missing)?])?.contains("cannot use as a library root"));
-    assert!(sb.fail(&["--config", path_arg(&missing)?, "status"])?.contains("config file not found"));
+    assert!(
+        sb.fail(&["index", path_arg(&missing)?])?
+            .contains("cannot use as a library root")
+    );
+    assert!(
+        sb.fail(&["--config", path_arg(&missing)?, "status"])?
+            .contains("config file not found")
+    );
 
     let config = sb.dir.path().join("bad.toml");
     fs_err::write(&config, "[indexer]\nthreads = \"many\"\n")?;
-    assert!(sb.fail(&["--config", path_arg(&config)?, "status"])?.contains("threads"));
+    assert!(
+        sb.fail(&["--config", path_arg(&config)?, "status"])?
+            .contains("threads")
+    );
 
-    let out = sb.command(&["status"]).env("SHOEBOX__THUMBNAILS__QUALITY", "0").output()?;
+    let out = sb
+        .command(&["status"])
+        .env("SHOEBOX__THUMBNAILS__QUALITY", "0")
+        .output()?;
     assert!(!out.status.success());
     assert!(crate::support::stderr(&out).contains("thumbnails.quality"));
     Ok(())

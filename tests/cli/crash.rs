@@ -19,7 +19,10 @@ fn killed_scan_resumes_and_converges() -> anyhow::Result<()> {
     for i in 0..PHOTOS {
         let dir = photos.join(format!("d{}", i % 7));
         fs_err::create_dir_all(&dir)?;
-        fs_err::write(dir.join(format!("{i:04}.jpg")), with_comment(&base, &format!("photo {i}"))?)?;
+        fs_err::write(
+            dir.join(format!("{i:04}.jpg")),
+            with_comment(&base, &format!("photo {i}"))?,
+        )?;
     }
     let photos_arg = path_arg(&photos)?;
     sb.run(&["roots", "add", photos_arg])?;
@@ -55,23 +58,38 @@ fn killed_scan_resumes_and_converges() -> anyhow::Result<()> {
 
     let after_kill = sb.json(&["status", "--json"])?;
     let kept = field(&after_kill, "ok")?;
-    assert!(kept >= stored && kept < PHOTOS, "killed mid-run with {kept} of {PHOTOS} stored");
+    assert!(
+        kept >= stored && kept < PHOTOS,
+        "killed mid-run with {kept} of {PHOTOS} stored"
+    );
     let before: Vec<serde_json::Value> = (1..=kept)
         .map(|id| sb.json(&["show", &id.to_string(), "--json"]))
         .collect::<anyhow::Result<_>>()?;
 
     let resumed = sb.json(&["index", "--json"])?;
-    assert_eq!(field(&resumed, "unchanged")?, kept, "what was stored is not read again");
+    assert_eq!(
+        field(&resumed, "unchanged")?,
+        kept,
+        "what was stored is not read again"
+    );
     assert_eq!(field(&resumed, "new")?, PHOTOS - kept);
     let status = sb.json(&["status", "--json"])?;
     assert_eq!(
-        (field(&status, "ok")?, field(&status, "failed")?, field(&status, "gone")?),
+        (
+            field(&status, "ok")?,
+            field(&status, "failed")?,
+            field(&status, "gone")?
+        ),
         (PHOTOS, 0, 0),
         "every file recorded exactly once"
     );
     for (id, old) in (1..=kept).zip(before) {
         let now = sb.json(&["show", &id.to_string(), "--json"])?;
-        assert_eq!((&now["rel_path"], &now["hash"]), (&old["rel_path"], &old["hash"]), "photo {id} kept");
+        assert_eq!(
+            (&now["rel_path"], &now["hash"]),
+            (&old["rel_path"], &old["hash"]),
+            "photo {id} kept"
+        );
     }
     Ok(())
 }

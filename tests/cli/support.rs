@@ -11,7 +11,9 @@ pub(crate) struct Sandbox {
 
 impl Sandbox {
     pub(crate) fn new() -> anyhow::Result<Self> {
-        Ok(Self { dir: tempfile::tempdir()? })
+        Ok(Self {
+            dir: tempfile::tempdir()?,
+        })
     }
 
     pub(crate) fn photos(&self) -> PathBuf {
@@ -36,7 +38,11 @@ impl Sandbox {
     /// Runs to the end; fails the test when the command fails.
     pub(crate) fn run(&self, args: &[&str]) -> anyhow::Result<String> {
         let out = self.command(args).output()?;
-        anyhow::ensure!(out.status.success(), "shoebox {args:?} failed: {}", stderr(&out));
+        anyhow::ensure!(
+            out.status.success(),
+            "shoebox {args:?} failed: {}",
+            stderr(&out)
+        );
         Ok(String::from_utf8(out.stdout)?)
     }
 
@@ -58,10 +64,13 @@ pub(crate) fn stderr(out: &Output) -> String {
 }
 
 pub(crate) fn path_arg(p: &Path) -> anyhow::Result<&str> {
-    p.to_str().ok_or_else(|| anyhow::anyhow!("non-UTF-8 temp path"))
+    p.to_str()
+        .ok_or_else(|| anyhow::anyhow!("non-UTF-8 temp path"))
 }
 
 /// A number field of a JSON object.
 pub(crate) fn field(v: &serde_json::Value, name: &str) -> anyhow::Result<u64> {
-    v[name].as_u64().ok_or_else(|| anyhow::anyhow!("no number {name} in {v}"))
+    v[name]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("no number {name} in {v}"))
 }

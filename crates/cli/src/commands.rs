@@ -25,7 +25,10 @@ async fn open(global: &Global, command: &Command) -> anyhow::Result<Engine> {
     if let Some(dir) = &global.data_dir {
         overrides.push(("storage.data_dir", dir.to_string_lossy().into_owned()));
     }
-    if let Command::Index { retry_failed: true, .. } = command {
+    if let Command::Index {
+        retry_failed: true, ..
+    } = command
+    {
         overrides.push(("indexer.retry_failed", "true".to_owned()));
     }
     let settings = Settings::load(global.config.as_deref(), &overrides)?;

@@ -17,7 +17,9 @@ fn main() -> std::process::ExitCode {
         _ => "debug",
     };
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("SHOEBOX_LOG").unwrap_or_else(|_| EnvFilter::new(filter)))
+        .with_env_filter(
+            EnvFilter::try_from_env("SHOEBOX_LOG").unwrap_or_else(|_| EnvFilter::new(filter)),
+        )
         .with_writer(std::io::stderr)
         .init();
     let result = tokio::runtime::Builder::new_multi_thread()

@@ -57,9 +57,12 @@ impl TryFrom<&[u8]> for ContentHash {
     type Error = crate::Error;
 
     fn try_from(bytes: &[u8]) -> crate::Result<Self> {
-        <[u8; 32]>::try_from(bytes)
-            .map(Self)
-            .map_err(|_| crate::Error::Invalid(format!("content hash of {} bytes, expected 32", bytes.len())))
+        <[u8; 32]>::try_from(bytes).map(Self).map_err(|_| {
+            crate::Error::Invalid(format!(
+                "content hash of {} bytes, expected 32",
+                bytes.len()
+            ))
+        })
     }
 }
 

@@ -85,7 +85,8 @@ pub struct TakenAt {
 impl TakenAt {
     /// The instant, reading a missing offset as UTC; used for sorting and date filters.
     pub fn instant(&self) -> OffsetDateTime {
-        self.local.assume_offset(self.offset.unwrap_or(UtcOffset::UTC))
+        self.local
+            .assume_offset(self.offset.unwrap_or(UtcOffset::UTC))
     }
 }
 

@@ -26,7 +26,11 @@ impl Engine {
         } else {
             SqliteStore::connect(&settings.storage.database_url).await?
         };
-        Ok(Self { settings, data, store })
+        Ok(Self {
+            settings,
+            data,
+            store,
+        })
     }
 
     /// The settings in force.
@@ -82,7 +86,11 @@ impl Engine {
 
     /// Adds `paths` as roots (those not yet roots) and scans them; with no paths, scans every
     /// root. One scan at a time per data directory.
-    pub async fn index(&self, paths: &[PathBuf], progress: &dyn ScanProgress) -> Result<ScanSummary> {
+    pub async fn index(
+        &self,
+        paths: &[PathBuf],
+        progress: &dyn ScanProgress,
+    ) -> Result<ScanSummary> {
         let roots = if paths.is_empty() {
             self.store.roots().await?
         } else {

@@ -11,4 +11,6 @@ pub use engine::Engine;
 pub use error::{Error, Result};
 pub use paths::DataDir;
 pub use settings::{Settings, StorageSettings};
-pub use shoebox_indexer::{IndexerSettings, ScanProgress, ScanSummary, ThumbnailSettings, thumbnail_path};
+pub use shoebox_indexer::{
+    IndexerSettings, ScanProgress, ScanSummary, ThumbnailSettings, thumbnail_path,
+};

@@ -23,7 +23,8 @@ impl DataDir {
 
     /// `$XDG_DATA_HOME/shoebox`, else `$HOME/.local/share/shoebox`, else `./shoebox-data`.
     pub fn default_root() -> PathBuf {
-        xdg_dir("XDG_DATA_HOME", ".local/share").map_or_else(|| PathBuf::from("shoebox-data"), |d| d.join("shoebox"))
+        xdg_dir("XDG_DATA_HOME", ".local/share")
+            .map_or_else(|| PathBuf::from("shoebox-data"), |d| d.join("shoebox"))
     }
 
     /// The folder itself.

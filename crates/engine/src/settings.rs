@@ -53,7 +53,8 @@ impl Settings {
                 figment = figment.merge(Toml::file_exact(path));
             }
             None => {
-                let user = xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("shoebox/config.toml"));
+                let user =
+                    xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("shoebox/config.toml"));
                 if let Some(path) = user.filter(|p| p.is_file()) {
                     figment = figment.merge(Toml::file_exact(path));
                 }
@@ -79,14 +80,20 @@ impl Settings {
 
     fn validate(&self) -> Result<()> {
         let invalid = |what: &str| Error::Settings(Box::new(figment::Error::from(what.to_owned())));
-        if self.thumbnails.sizes.is_empty() || self.thumbnails.sizes.iter().any(|&s| s == 0 || s > 8192) {
-            return Err(invalid("thumbnails.sizes must list sizes between 1 and 8192"));
+        if self.thumbnails.sizes.is_empty()
+            || self.thumbnails.sizes.iter().any(|&s| s == 0 || s > 8192)
+        {
+            return Err(invalid(
+                "thumbnails.sizes must list sizes between 1 and 8192",
+            ));
         }
         if !(1..=100).contains(&self.thumbnails.quality) {
             return Err(invalid("thumbnails.quality must be between 1 and 100"));
         }
         if self.indexer.max_image_pixels == 0 || self.indexer.max_file_bytes == 0 {
-            return Err(invalid("indexer.max_image_pixels and indexer.max_file_bytes must be positive"));
+            return Err(invalid(
+                "indexer.max_image_pixels and indexer.max_file_bytes must be positive",
+            ));
         }
         Ok(())
     }
@@ -103,6 +110,10 @@ impl Default for Settings {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::result_large_err,
+    reason = "figment::Jail's closures return figment::Error"
+)]
 mod tests {
     use super::*;
 
@@ -117,12 +128,18 @@ mod tests {
     fn layers_apply_in_order() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let file = dir.path().join("c.toml");
-        fs_err::write(&file, "[indexer]\nbatch_size = 7\nthreads = 3\n[thumbnails]\nquality = 50\n")?;
+        fs_err::write(
+            &file,
+            "[indexer]\nbatch_size = 7\nthreads = 3\n[thumbnails]\nquality = 50\n",
+        )?;
         figment::Jail::expect_with(|jail| {
             jail.set_env("SHOEBOX__INDEXER__THREADS", "5");
             jail.set_env("SHOEBOX__STORAGE__DATABASE_URL", "sqlite:///env.db");
-            let s = Settings::load(Some(&file), &[("storage.database_url", "sqlite:///x.db".to_owned())])
-                .map_err(|e| e.to_string())?;
+            let s = Settings::load(
+                Some(&file),
+                &[("storage.database_url", "sqlite:///x.db".to_owned())],
+            )
+            .map_err(|e| e.to_string())?;
             assert_eq!(s.indexer.batch_size, 7, "file beats defaults");
             assert_eq!(s.indexer.threads, 5, "env beats file");
             assert_eq!(s.thumbnails.quality, 50);
@@ -136,9 +153,16 @@ mod tests {
     fn unknown_keys_and_missing_files_are_errors() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("bad.toml", "[indexer]\nbatchsize = 7\n")?;
-            let err = Settings::load(Some(Path::new("bad.toml")), &[]).err().map(|e| e.to_string());
-            assert!(err.is_some_and(|e| e.contains("batchsize")), "unknown key is named");
-            let err = Settings::load(Some(Path::new("nope.toml")), &[]).err().map(|e| e.to_string());
+            let err = Settings::load(Some(Path::new("bad.toml")), &[])
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                err.is_some_and(|e| e.contains("batchsize")),
+                "unknown key is named"
+            );
+            let err = Settings::load(Some(Path::new("nope.toml")), &[])
+                .err()
+                .map(|e| e.to_string());
             assert!(err.is_some_and(|e| e.contains("not found")));
             Ok(())
         });

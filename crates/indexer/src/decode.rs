@@ -21,7 +21,11 @@ pub(crate) struct ReadPhoto {
 
 /// Reads, hashes and indexes one file. Problems with the file become a `Failed` outcome
 /// with a reason; only problems on our side (writing thumbnails) are errors.
-pub(crate) fn read_photo(path: &Path, settings: &IndexerSettings, thumbs: &Thumbnailer) -> Result<ReadPhoto> {
+pub(crate) fn read_photo(
+    path: &Path,
+    settings: &IndexerSettings,
+    thumbs: &Thumbnailer,
+) -> Result<ReadPhoto> {
     let bytes = match read_bounded(path, settings.max_file_bytes) {
         Ok(bytes) => bytes,
         Err(reason) => {
@@ -69,7 +73,8 @@ fn index(
     }
     let Some(format) = sniff(bytes) else {
         return Ok(Err(
-            "not an image: the content is none of JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF or HEIC".to_owned(),
+            "not an image: the content is none of JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF or HEIC"
+                .to_owned(),
         ));
     };
     let Some(codec) = codec(format) else {
@@ -79,7 +84,8 @@ fn index(
     };
     if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
         return Ok(Err(
-            "truncated JPEG: the file ends before the image data does (no end-of-image marker)".to_owned(),
+            "truncated JPEG: the file ends before the image data does (no end-of-image marker)"
+                .to_owned(),
         ));
     }
     let exif = exif::read(bytes);
@@ -110,7 +116,11 @@ fn index(
         let turn = Orientation::from_exif(orientation).unwrap_or(Orientation::NoTransforms);
         thumbs.write(&image, turn, hash)?;
     }
-    let (width, height) = if orientation >= 5 { (height, width) } else { (width, height) };
+    let (width, height) = if orientation >= 5 {
+        (height, width)
+    } else {
+        (width, height)
+    };
     Ok(Ok(PhotoMetadata {
         format,
         width,

@@ -61,7 +61,9 @@ fn fields(exif: &Exif) -> ExifFields {
 
 /// The first ASCII string, trimmed; `None` when blank.
 fn ascii(v: &Value) -> Option<String> {
-    let Value::Ascii(strings) = v else { return None };
+    let Value::Ascii(strings) = v else {
+        return None;
+    };
     let s = String::from_utf8_lossy(strings.first()?);
     let s = s.trim_matches(|c: char| c.is_whitespace() || c == '\0');
     (!s.is_empty()).then(|| s.to_owned())
@@ -77,13 +79,16 @@ fn rational(v: &Value, i: usize) -> Option<f64> {
 }
 
 fn taken_at(date: &Value, offset: Option<&Value>) -> Option<TakenAt> {
-    let Value::Ascii(strings) = date else { return None };
+    let Value::Ascii(strings) = date else {
+        return None;
+    };
     let mut dt = exif::DateTime::from_ascii(strings.first()?).ok()?;
     if let Some(Value::Ascii(o)) = offset {
         // A malformed offset leaves the time without one.
         let _ = o.first().map(|o| dt.parse_offset(o));
     }
-    let date = Date::from_calendar_date(dt.year.into(), Month::try_from(dt.month).ok()?, dt.day).ok()?;
+    let date =
+        Date::from_calendar_date(dt.year.into(), Month::try_from(dt.month).ok()?, dt.day).ok()?;
     let time = Time::from_hms(dt.hour, dt.minute, dt.second).ok()?;
     Some(TakenAt {
         local: PrimitiveDateTime::new(date, time),
@@ -97,7 +102,9 @@ fn gps(exif: &Exif) -> Option<GpsPosition> {
     let value = |tag| exif.get_field(tag, In::PRIMARY).map(|f| &f.value);
     let degrees = |tag, ref_tag, negative: &[u8]| -> Option<f64> {
         let v = value(tag)?;
-        let deg = rational(v, 0)? + rational(v, 1).unwrap_or(0.0) / 60.0 + rational(v, 2).unwrap_or(0.0) / 3600.0;
+        let deg = rational(v, 0)?
+            + rational(v, 1).unwrap_or(0.0) / 60.0
+            + rational(v, 2).unwrap_or(0.0) / 3600.0;
         let sign = match value(ref_tag) {
             Some(Value::Ascii(r)) if r.first().is_some_and(|r| r.as_slice() == negative) => -1.0,
             _ => 1.0,
@@ -109,13 +116,15 @@ fn gps(exif: &Exif) -> Option<GpsPosition> {
     if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
         return None;
     }
-    let altitude = value(Tag::GPSAltitude).and_then(|v| rational(v, 0)).map(|alt| {
-        // GPSAltitudeRef 1 means below sea level.
-        match value(Tag::GPSAltitudeRef).and_then(|v| v.get_uint(0)) {
-            Some(1) => -alt,
-            _ => alt,
-        }
-    });
+    let altitude = value(Tag::GPSAltitude)
+        .and_then(|v| rational(v, 0))
+        .map(|alt| {
+            // GPSAltitudeRef 1 means below sea level.
+            match value(Tag::GPSAltitudeRef).and_then(|v| v.get_uint(0)) {
+                Some(1) => -alt,
+                _ => alt,
+            }
+        });
     Some(GpsPosition {
         latitude,
         longitude,

@@ -56,7 +56,9 @@ pub(crate) struct Split {
 
 impl Reconciler {
     pub(crate) fn new(known: Vec<KnownPhoto>, retry_failed: bool) -> Self {
-        let (gone, live): (Vec<_>, Vec<_>) = known.into_iter().partition(|k| k.status == PhotoStatus::Gone);
+        let (gone, live): (Vec<_>, Vec<_>) = known
+            .into_iter()
+            .partition(|k| k.status == PhotoStatus::Gone);
         let live = live
             .into_iter()
             .map(|k| ((k.root, k.rel_path.clone()), k))
@@ -116,7 +118,8 @@ impl Reconciler {
             writes: split.unchanged,
             ..Plan::default()
         };
-        let mut candidates: Vec<(Found, Probe)> = split.candidates.into_iter().zip(probes).collect();
+        let mut candidates: Vec<(Found, Probe)> =
+            split.candidates.into_iter().zip(probes).collect();
         candidates.sort_by(|(a, _), (b, _)| (a.root, &a.rel_path).cmp(&(b.root, &b.rel_path)));
 
         // Same content at the same path: only the stamp changed.
@@ -187,13 +190,20 @@ impl Reconciler {
                 plan.skipped += 1;
                 continue;
             }
-            plan.work.push(Work { file, replace: record });
+            plan.work.push(Work {
+                file,
+                replace: record,
+            });
         }
 
         let gone = split
             .missing
             .iter()
-            .chain(displaced.iter().filter(|k| taken_by_move.contains(&(k.root, k.rel_path.clone()))))
+            .chain(
+                displaced
+                    .iter()
+                    .filter(|k| taken_by_move.contains(&(k.root, k.rel_path.clone()))),
+            )
             .filter(|k| !claimed.contains(&k.id));
         for k in gone {
             plan.writes.push(PhotoWrite::MarkGone { id: k.id });
@@ -214,7 +224,10 @@ mod tests {
     const ROOT: RootId = RootId(1);
 
     fn stamp(n: i64) -> FileStamp {
-        FileStamp { size: 10, mtime_ns: n }
+        FileStamp {
+            size: 10,
+            mtime_ns: n,
+        }
     }
 
     fn known(id: i64, path: &str, hash: u8, status: PhotoStatus) -> KnownPhoto {
@@ -261,15 +274,27 @@ mod tests {
 
     #[test]
     fn unchanged_stamp_is_a_touch_without_reading() {
-        let plan = run(vec![known(1, "a.jpg", 1, PhotoStatus::Ok)], vec![(found("a.jpg", 0), image(1))]);
+        let plan = run(
+            vec![known(1, "a.jpg", 1, PhotoStatus::Ok)],
+            vec![(found("a.jpg", 0), image(1))],
+        );
         assert_eq!(plan.unchanged, 1);
         assert!(plan.work.is_empty());
-        assert_eq!(plan.writes, vec![PhotoWrite::Touch { id: PhotoId(1), stamp: stamp(0) }]);
+        assert_eq!(
+            plan.writes,
+            vec![PhotoWrite::Touch {
+                id: PhotoId(1),
+                stamp: stamp(0)
+            }]
+        );
     }
 
     #[test]
     fn rename_keeps_the_id() {
-        let plan = run(vec![known(1, "a.jpg", 1, PhotoStatus::Ok)], vec![(found("b.jpg", 5), image(1))]);
+        let plan = run(
+            vec![known(1, "a.jpg", 1, PhotoStatus::Ok)],
+            vec![(found("b.jpg", 5), image(1))],
+        );
         assert_eq!(plan.moved, 1);
         assert_eq!(plan.removed, 0);
         assert!(plan.writes.contains(&PhotoWrite::Move {
@@ -283,18 +308,27 @@ mod tests {
     #[test]
     fn move_over_another_file_marks_the_overwritten_one_gone() {
         let plan = run(
-            vec![known(1, "a.jpg", 1, PhotoStatus::Ok), known(2, "b.jpg", 2, PhotoStatus::Ok)],
+            vec![
+                known(1, "a.jpg", 1, PhotoStatus::Ok),
+                known(2, "b.jpg", 2, PhotoStatus::Ok),
+            ],
             vec![(found("b.jpg", 5), image(1))],
         );
         assert_eq!((plan.moved, plan.removed), (1, 1));
-        assert!(plan.writes.contains(&PhotoWrite::MarkGone { id: PhotoId(2) }));
+        assert!(
+            plan.writes
+                .contains(&PhotoWrite::MarkGone { id: PhotoId(2) })
+        );
         assert!(plan.work.is_empty());
     }
 
     #[test]
     fn swapped_files_swap_paths() {
         let plan = run(
-            vec![known(1, "a.jpg", 1, PhotoStatus::Ok), known(2, "b.jpg", 2, PhotoStatus::Ok)],
+            vec![
+                known(1, "a.jpg", 1, PhotoStatus::Ok),
+                known(2, "b.jpg", 2, PhotoStatus::Ok),
+            ],
             vec![(found("a.jpg", 5), image(2)), (found("b.jpg", 5), image(1))],
         );
         assert_eq!((plan.moved, plan.removed), (2, 0));
@@ -303,7 +337,10 @@ mod tests {
 
     #[test]
     fn edited_file_is_replaced_in_place() {
-        let plan = run(vec![known(1, "a.jpg", 1, PhotoStatus::Ok)], vec![(found("a.jpg", 5), image(9))]);
+        let plan = run(
+            vec![known(1, "a.jpg", 1, PhotoStatus::Ok)],
+            vec![(found("a.jpg", 5), image(9))],
+        );
         assert_eq!(plan.work.len(), 1);
         assert_eq!(plan.work[0].replace, Some(PhotoId(1)));
         assert_eq!(plan.removed, 0);
@@ -311,23 +348,35 @@ mod tests {
 
     #[test]
     fn touched_but_identical_content_is_unchanged() {
-        let plan = run(vec![known(1, "a.jpg", 1, PhotoStatus::Ok)], vec![(found("a.jpg", 5), image(1))]);
+        let plan = run(
+            vec![known(1, "a.jpg", 1, PhotoStatus::Ok)],
+            vec![(found("a.jpg", 5), image(1))],
+        );
         assert_eq!(plan.unchanged, 1);
         assert!(plan.work.is_empty());
     }
 
     #[test]
     fn deleted_then_restored_file_comes_back_with_its_id() {
-        let plan = run(vec![known(7, "old/a.jpg", 1, PhotoStatus::Gone)], vec![(found("new/a.jpg", 5), image(1))]);
+        let plan = run(
+            vec![known(7, "old/a.jpg", 1, PhotoStatus::Gone)],
+            vec![(found("new/a.jpg", 5), image(1))],
+        );
         assert_eq!(plan.moved, 1);
-        assert!(matches!(plan.writes[0], PhotoWrite::Move { id: PhotoId(7), .. }));
+        assert!(matches!(
+            plan.writes[0],
+            PhotoWrite::Move { id: PhotoId(7), .. }
+        ));
     }
 
     #[test]
     fn copies_of_one_photo_are_separate_records() {
         let plan = run(
             vec![known(1, "a.jpg", 1, PhotoStatus::Ok)],
-            vec![(found("a.jpg", 0), image(1)), (found("copy.jpg", 0), image(1))],
+            vec![
+                (found("a.jpg", 0), image(1)),
+                (found("copy.jpg", 0), image(1)),
+            ],
         );
         assert_eq!((plan.unchanged, plan.moved), (1, 0));
         assert_eq!(plan.work.len(), 1);
@@ -349,7 +398,10 @@ mod tests {
     fn non_images_are_skipped_unless_they_claim_to_be_images() {
         let plan = run(
             vec![],
-            vec![(found("notes.txt", 0), Probe::default()), (found("fake.jpg", 0), Probe::default())],
+            vec![
+                (found("notes.txt", 0), Probe::default()),
+                (found("fake.jpg", 0), Probe::default()),
+            ],
         );
         assert_eq!(plan.skipped, 1);
         assert_eq!(plan.work.len(), 1);

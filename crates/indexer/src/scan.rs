@@ -58,7 +58,9 @@ impl<'s, S: MetadataStore> Scanner<'s, S> {
             for p in &walk.problems {
                 tracing::warn!(root = %root.path.display(), path = %p.rel_path, "{}", p.reason);
             }
-            self.store.set_problems(root.id, walk.problems.clone()).await?;
+            self.store
+                .set_problems(root.id, walk.problems.clone())
+                .await?;
             known.extend(self.store.known_photos(root.id).await?);
         }
 
@@ -72,9 +74,16 @@ impl<'s, S: MetadataStore> Scanner<'s, S> {
         let files = walks.iter().flat_map(|w| w.files.iter().cloned()).collect();
         let split = reconciler.split(files, |k| unreadable(k.root, &k.rel_path));
         let want_hash = split.needs_hashes;
-        let paths: Vec<PathBuf> = split.candidates.iter().map(|c| c.abs_path.clone()).collect();
+        let paths: Vec<PathBuf> = split
+            .candidates
+            .iter()
+            .map(|c| c.abs_path.clone())
+            .collect();
         let pool = Arc::clone(&self.pool);
-        let probes = blocking(move || pool.install(|| paths.par_iter().map(|p| probe(p, want_hash)).collect())).await?;
+        let probes = blocking(move || {
+            pool.install(|| paths.par_iter().map(|p| probe(p, want_hash)).collect())
+        })
+        .await?;
         let plan = reconciler.plan(split, probes);
 
         summary.unchanged = plan.unchanged;
@@ -103,7 +112,12 @@ impl<'s, S: MetadataStore> Scanner<'s, S> {
 
     /// Reads the work in parallel batches; each batch is stored in one transaction while the
     /// next is read. At most two batches wait, so memory stays flat on any library size.
-    async fn read(&self, work: Vec<Work>, progress: &dyn ScanProgress, summary: &mut ScanSummary) -> Result<()> {
+    async fn read(
+        &self,
+        work: Vec<Work>,
+        progress: &dyn ScanProgress,
+        summary: &mut ScanSummary,
+    ) -> Result<()> {
         let (tx, mut rx) = mpsc::channel::<Result<Vec<PhotoWrite>>>(2);
         let settings = Arc::clone(&self.settings);
         let thumbs = Arc::clone(&self.thumbs);
@@ -160,8 +174,14 @@ fn read_work(work: &Work, settings: &IndexerSettings, thumbs: &Thumbnailer) -> R
 
 fn count(write: &PhotoWrite, summary: &mut ScanSummary) {
     match write {
-        PhotoWrite::Insert { outcome: ScanOutcome::Indexed(_), .. } => summary.new += 1,
-        PhotoWrite::Replace { outcome: ScanOutcome::Indexed(_), .. } => summary.changed += 1,
+        PhotoWrite::Insert {
+            outcome: ScanOutcome::Indexed(_),
+            ..
+        } => summary.new += 1,
+        PhotoWrite::Replace {
+            outcome: ScanOutcome::Indexed(_),
+            ..
+        } => summary.changed += 1,
         PhotoWrite::Insert { .. } | PhotoWrite::Replace { .. } => summary.failed += 1,
         PhotoWrite::Touch { .. } | PhotoWrite::Move { .. } | PhotoWrite::MarkGone { .. } => {}
     }

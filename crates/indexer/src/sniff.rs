@@ -10,7 +10,8 @@ pub(crate) const SNIFF_LEN: usize = 64;
 /// Extensions that promise an image: a file with one that is not an image is a failure worth
 /// reporting, while other non-image files (videos, sidecars) are skipped silently.
 const IMAGE_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "tif", "tiff", "bmp", "dib", "avif", "heic", "heif",
+    "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "tif", "tiff", "bmp", "dib", "avif",
+    "heic", "heif",
 ];
 
 /// The format the leading bytes of a file announce.
@@ -19,7 +20,21 @@ pub(crate) fn sniff(head: &[u8]) -> Option<ImageFormat> {
         [0xFF, 0xD8, 0xFF, ..] => Some(ImageFormat::Jpeg),
         [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Some(ImageFormat::Png),
         [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some(ImageFormat::Gif),
-        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some(ImageFormat::Webp),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Some(ImageFormat::Webp),
         [b'I', b'I', 0x2A, 0x00, ..] | [b'M', b'M', 0x00, 0x2A, ..] => Some(ImageFormat::Tiff),
         [b'B', b'M', ..] if is_bmp(head) => Some(ImageFormat::Bmp),
         [_, _, _, _, b'f', b't', b'y', b'p', ..] => sniff_isobmff(head),
@@ -52,7 +67,9 @@ fn sniff_isobmff(head: &[u8]) -> Option<ImageFormat> {
     for brand in brands {
         match brand {
             b"avif" | b"avis" => return Some(ImageFormat::Avif),
-            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => heif = true,
+            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1" => {
+                heif = true
+            }
             _ => {}
         }
     }

@@ -17,7 +17,9 @@ use crate::{Error, Result, ThumbnailSettings};
 /// Where the thumbnail of `size` pixels (longest side) for `hash` lives under `dir`.
 pub fn thumbnail_path(dir: &Path, size: u32, hash: &ContentHash) -> PathBuf {
     let hex = hash.to_hex();
-    dir.join(size.to_string()).join(&hex[..2]).join(format!("{hex}.jpg"))
+    dir.join(size.to_string())
+        .join(&hex[..2])
+        .join(format!("{hex}.jpg"))
 }
 
 /// Writes the thumbnails of one photo in every configured size.
@@ -49,7 +51,12 @@ impl Thumbnailer {
     }
 
     /// Writes every size of `image` (as decoded, before orientation), turned upright.
-    pub(crate) fn write(&self, image: &DynamicImage, orientation: Orientation, hash: &ContentHash) -> Result<()> {
+    pub(crate) fn write(
+        &self,
+        image: &DynamicImage,
+        orientation: Orientation,
+        hash: &ContentHash,
+    ) -> Result<()> {
         let mut current: Cow<'_, RgbImage> = match image {
             DynamicImage::ImageRgb8(rgb) => Cow::Borrowed(rgb),
             other => Cow::Owned(other.to_rgb8()),
@@ -101,7 +108,8 @@ fn fit(resizer: &mut Resizer, src: &RgbImage, max: u32) -> Result<RgbImage> {
         path: PathBuf::new(),
         reason: e.to_string(),
     };
-    let src_view = ImageRef::new(w, h, src.as_raw(), PixelType::U8x3).map_err(|e| resize_error(&e))?;
+    let src_view =
+        ImageRef::new(w, h, src.as_raw(), PixelType::U8x3).map_err(|e| resize_error(&e))?;
     let mut dst = Image::new(tw, th, PixelType::U8x3);
     resizer
         .resize(
@@ -110,7 +118,8 @@ fn fit(resizer: &mut Resizer, src: &RgbImage, max: u32) -> Result<RgbImage> {
             &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::CatmullRom)),
         )
         .map_err(|e| resize_error(&e))?;
-    RgbImage::from_raw(tw, th, dst.into_vec()).ok_or_else(|| resize_error(&"resized buffer has the wrong size"))
+    RgbImage::from_raw(tw, th, dst.into_vec())
+        .ok_or_else(|| resize_error(&"resized buffer has the wrong size"))
 }
 
 fn scaled(side: u32, scale: f64) -> u32 {
@@ -126,16 +135,28 @@ mod tests {
     fn fits_the_longest_side_and_never_enlarges() {
         let mut resizer = Resizer::new();
         let src = RgbImage::new(300, 200);
-        assert_eq!(fit(&mut resizer, &src, 150).map(|i| i.dimensions()).ok(), Some((150, 100)));
-        assert_eq!(fit(&mut resizer, &src, 1000).map(|i| i.dimensions()).ok(), Some((300, 200)));
+        assert_eq!(
+            fit(&mut resizer, &src, 150).map(|i| i.dimensions()).ok(),
+            Some((150, 100))
+        );
+        assert_eq!(
+            fit(&mut resizer, &src, 1000).map(|i| i.dimensions()).ok(),
+            Some((300, 200))
+        );
         let tall = RgbImage::new(10, 4000);
-        assert_eq!(fit(&mut resizer, &tall, 256).map(|i| i.dimensions()).ok(), Some((1, 256)));
+        assert_eq!(
+            fit(&mut resizer, &tall, 256).map(|i| i.dimensions()).ok(),
+            Some((1, 256))
+        );
     }
 
     #[test]
     fn paths_shard_by_hash_prefix() {
         let hash = ContentHash([0xab; 32]);
         let p = thumbnail_path(Path::new("/d"), 256, &hash);
-        assert_eq!(p, Path::new("/d/256/ab").join(format!("{}.jpg", "ab".repeat(32))));
+        assert_eq!(
+            p,
+            Path::new("/d/256/ab").join(format!("{}.jpg", "ab".repeat(32)))
+        );
     }
 }

@@ -33,7 +33,11 @@ impl Walk {
     /// Whether a record at `rel_path` lies under something that could not be read.
     pub(crate) fn is_unreadable(&self, rel_path: &str) -> bool {
         self.unreadable.iter().any(|p| {
-            p.is_empty() || rel_path == p || rel_path.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('/'))
+            p.is_empty()
+                || rel_path == p
+                || rel_path
+                    .strip_prefix(p.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
         })
     }
 }
@@ -82,7 +86,10 @@ pub(crate) fn walk(root: RootId, root_path: &Path, filter: &Filter, follow_symli
         .into_iter()
         .filter_entry(|entry| {
             entry.depth() == 0
-                || match (entry.file_name().to_str(), relative(root_path, entry.path())) {
+                || match (
+                    entry.file_name().to_str(),
+                    relative(root_path, entry.path()),
+                ) {
                     (Some(name), Some(rel)) => !filter.skips(name, &rel),
                     _ => true,
                 }
@@ -131,7 +138,9 @@ fn walk_error(root_path: &Path, e: &walkdir::Error, walk: &mut Walk) {
             rel_path,
             reason: format!(
                 "symbolic link loop back to {}; not followed",
-                relative(root_path, ancestor).filter(|a| !a.is_empty()).unwrap_or_else(|| ".".to_owned())
+                relative(root_path, ancestor)
+                    .filter(|a| !a.is_empty())
+                    .unwrap_or_else(|| ".".to_owned())
             ),
         });
         return;
@@ -161,10 +170,13 @@ fn relative(root: &Path, path: &Path) -> Option<String> {
 }
 
 fn stamp(meta: &std::fs::Metadata) -> FileStamp {
-    let mtime_ns = meta.modified().ok().map_or(0, |t| match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
-        Err(before) => -i64::try_from(before.duration().as_nanos()).unwrap_or(i64::MAX),
-    });
+    let mtime_ns = meta
+        .modified()
+        .ok()
+        .map_or(0, |t| match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+            Err(before) => -i64::try_from(before.duration().as_nanos()).unwrap_or(i64::MAX),
+        });
     FileStamp {
         size: meta.len(),
         mtime_ns,

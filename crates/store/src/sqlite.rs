@@ -13,7 +13,9 @@ use shoebox_core as core;
 use shoebox_core::{
     KnownPhoto, LibraryStatus, MetadataStore, Photo, PhotoId, PhotoWrite, Root, RootId, ScanProblem,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::{Error, Result};
 
@@ -31,7 +33,9 @@ impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self> {
         let path = url
             .strip_prefix("sqlite://")
-            .ok_or_else(|| Error::UnsupportedUrl { url: url.to_owned() })?;
+            .ok_or_else(|| Error::UnsupportedUrl {
+                url: url.to_owned(),
+            })?;
         Self::open(Path::new(path)).await
     }
 
@@ -42,7 +46,10 @@ impl SqliteStore {
         }
         let url = format!("sqlite://{}", path.display());
         let options = SqliteConnectOptions::from_str(&url)
-            .map_err(|source| Error::Open { url: url.clone(), source })?
+            .map_err(|source| Error::Open {
+                url: url.clone(),
+                source,
+            })?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)

@@ -71,13 +71,19 @@ pub fn with_exif(jpeg: &[u8], spec: &ExifSpec) -> Result<Vec<u8>> {
         });
     }
     if let Some((lat, lon)) = spec.gps {
-        fields.push(ascii(Tag::GPSLatitudeRef, if lat < 0.0 { "S" } else { "N" }));
+        fields.push(ascii(
+            Tag::GPSLatitudeRef,
+            if lat < 0.0 { "S" } else { "N" },
+        ));
         fields.push(Field {
             tag: Tag::GPSLatitude,
             ifd_num: In::PRIMARY,
             value: Value::Rational(dms(lat.abs())),
         });
-        fields.push(ascii(Tag::GPSLongitudeRef, if lon < 0.0 { "W" } else { "E" }));
+        fields.push(ascii(
+            Tag::GPSLongitudeRef,
+            if lon < 0.0 { "W" } else { "E" },
+        ));
         fields.push(Field {
             tag: Tag::GPSLongitude,
             ifd_num: In::PRIMARY,
@@ -92,7 +98,9 @@ pub fn with_exif(jpeg: &[u8], spec: &ExifSpec) -> Result<Vec<u8>> {
     writer.write(&mut tiff, false)?;
     let tiff = tiff.into_inner();
 
-    let body = jpeg.strip_prefix(&[0xFF, 0xD8]).ok_or_else(|| anyhow::anyhow!("not a JPEG"))?;
+    let body = jpeg
+        .strip_prefix(&[0xFF, 0xD8])
+        .ok_or_else(|| anyhow::anyhow!("not a JPEG"))?;
     let len = u16::try_from(tiff.len() + 8)?;
     let mut out = Vec::with_capacity(jpeg.len() + tiff.len() + 10);
     out.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xE1]);
@@ -109,8 +117,14 @@ fn dms(deg: f64) -> Vec<Rational> {
     let m = ((deg - d) * 60.0).trunc();
     let s = ((deg - d) * 60.0 - m) * 60.0;
     vec![
-        Rational { num: d as u32, denom: 1 },
-        Rational { num: m as u32, denom: 1 },
+        Rational {
+            num: d as u32,
+            denom: 1,
+        },
+        Rational {
+            num: m as u32,
+            denom: 1,
+        },
         Rational {
             num: (s * 1000.0).round() as u32,
             denom: 1000,

@@ -10,7 +10,9 @@ use crate::Result;
 /// A deterministic textured image (gradients plus noise from `seed`), so that JPEGs of it
 /// have the size and decoding cost of a photo rather than of a flat colour.
 pub fn textured(width: u32, height: u32, seed: u64) -> RgbImage {
-    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+    let mut state = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
     RgbImage::from_fn(width, height, |x, y| {
         state ^= state << 13;
         state ^= state >> 7;
@@ -25,12 +27,18 @@ pub fn textured(width: u32, height: u32, seed: u64) -> RgbImage {
 
 /// A JPEG of [`textured`] pixels.
 pub fn jpeg(width: u32, height: u32, seed: u64) -> Result<Vec<u8>> {
-    encode(&DynamicImage::ImageRgb8(textured(width, height, seed)), ImageFormat::Jpeg)
+    encode(
+        &DynamicImage::ImageRgb8(textured(width, height, seed)),
+        ImageFormat::Jpeg,
+    )
 }
 
 /// A PNG of [`textured`] pixels.
 pub fn png(width: u32, height: u32, seed: u64) -> Result<Vec<u8>> {
-    encode(&DynamicImage::ImageRgb8(textured(width, height, seed)), ImageFormat::Png)
+    encode(
+        &DynamicImage::ImageRgb8(textured(width, height, seed)),
+        ImageFormat::Png,
+    )
 }
 
 /// Stores `upright` the way a camera does for EXIF `orientation` (1–8): the returned JPEG's
@@ -43,7 +51,8 @@ pub fn oriented(upright: &DynamicImage, orientation: u8) -> Result<Vec<u8>> {
         8 => 6,
         n => n,
     };
-    let turn = Orientation::from_exif(inverse).ok_or_else(|| anyhow::anyhow!("orientation must be 1-8"))?;
+    let turn = Orientation::from_exif(inverse)
+        .ok_or_else(|| anyhow::anyhow!("orientation must be 1-8"))?;
     let mut stored = upright.clone();
     stored.apply_orientation(turn);
     encode(&stored, ImageFormat::Jpeg)
@@ -52,7 +61,9 @@ pub fn oriented(upright: &DynamicImage, orientation: u8) -> Result<Vec<u8>> {
 /// The same JPEG pixels with a comment segment after the start marker: different bytes
 /// (and hash), identical image.
 pub fn with_comment(jpeg: &[u8], comment: &str) -> Result<Vec<u8>> {
-    let body = jpeg.strip_prefix(&[0xFF, 0xD8]).ok_or_else(|| anyhow::anyhow!("not a JPEG"))?;
+    let body = jpeg
+        .strip_prefix(&[0xFF, 0xD8])
+        .ok_or_else(|| anyhow::anyhow!("not a JPEG"))?;
     let len = u16::try_from(comment.len() + 2)?;
     let mut out = Vec::with_capacity(jpeg.len() + comment.len() + 4);
     out.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xFE]);

@@ -21,11 +21,19 @@ pub(crate) async fn run(engine: &Engine, command: RootsCommand) -> anyhow::Resul
             if json {
                 return output::json(&roots);
             }
-            output::text(roots.iter().map(|r| format!("{}\t{}", r.id, r.path.display())))
+            output::text(
+                roots
+                    .iter()
+                    .map(|r| format!("{}\t{}", r.id, r.path.display())),
+            )
         }
         RootsCommand::Remove { root } => {
             let removed = engine.remove_root(&root).await?;
-            output::text([format!("removed: {} (id {})", removed.path.display(), removed.id)])
+            output::text([format!(
+                "removed: {} (id {})",
+                removed.path.display(),
+                removed.id
+            )])
         }
     }
 }

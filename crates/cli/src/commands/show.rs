@@ -24,7 +24,10 @@ pub(crate) async fn run(engine: &Engine, id: i64, json: bool) -> anyhow::Result<
         lines.push(format!("  error: {reason}"));
     }
     if let Some(m) = &photo.metadata {
-        lines.push(format!("  {} {}×{} orientation {}", m.format, m.width, m.height, m.orientation));
+        lines.push(format!(
+            "  {} {}×{} orientation {}",
+            m.format, m.width, m.height, m.orientation
+        ));
         if let Some(t) = m.taken_at {
             let offset = t.offset.map(|o| format!(" {o}")).unwrap_or_default();
             lines.push(format!("  taken: {}{offset}", t.local));

@@ -33,7 +33,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -57,21 +61,40 @@ async fn each_bad_file_gets_a_reason_and_the_scan_goes_on() -> anyhow::Result<()
     lib.put("bomb.png", &png_claiming(100_000, 100_000)?)?;
 
     let summary = lib.scan().await?;
-    assert_eq!((summary.new, summary.failed, summary.skipped), (3, 6, 2), "{summary:?}");
+    assert_eq!(
+        (summary.new, summary.failed, summary.skipped),
+        (3, 6, 2),
+        "{summary:?}"
+    );
 
-    assert!(reason(&lib, "truncated.jpg").await?.contains("truncated JPEG"));
+    assert!(
+        reason(&lib, "truncated.jpg")
+            .await?
+            .contains("truncated JPEG")
+    );
     assert!(reason(&lib, "truncated.png").await?.contains("png"));
     assert!(reason(&lib, "empty.jpg").await?.contains("empty file"));
     assert!(reason(&lib, "text.jpg").await?.contains("not an image"));
     let big = reason(&lib, "big.png").await?;
-    assert!(big.contains("2000×1000") && big.contains("max_image_pixels"), "{big}");
+    assert!(
+        big.contains("2000×1000") && big.contains("max_image_pixels"),
+        "{big}"
+    );
     assert!(reason(&lib, "bomb.png").await?.contains("100000×100000"));
 
     // Content decides the format, not the name.
     for (path, format) in [("really-a-png.jpg", "png"), ("no-extension", "jpeg")] {
         let record = lib.record(path).await?;
-        let photo = lib.engine.photo(record.id).await?.ok_or_else(|| anyhow::anyhow!("no photo"))?;
-        assert_eq!(photo.metadata.map(|m| m.format.as_str()), Some(format), "{path}");
+        let photo = lib
+            .engine
+            .photo(record.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no photo"))?;
+        assert_eq!(
+            photo.metadata.map(|m| m.format.as_str()),
+            Some(format),
+            "{path}"
+        );
     }
 
     // Unchanged failures are not read again; a repaired file is indexed under the same id.
@@ -98,7 +121,10 @@ async fn a_photo_corrupted_later_keeps_its_id_and_thumbnails() -> anyhow::Result
     let bad = lib.record("cat.jpg").await?;
     assert_eq!((bad.id, bad.status), (good.id, PhotoStatus::Failed));
     let hash = good.hash.ok_or_else(|| anyhow::anyhow!("no hash"))?;
-    assert!(lib.thumbnail(256, &hash).is_file(), "the good version's thumbnail stays");
+    assert!(
+        lib.thumbnail(256, &hash).is_file(),
+        "the good version's thumbnail stays"
+    );
     Ok(())
 }
 
@@ -114,7 +140,10 @@ async fn unreadable_things_never_mark_photos_gone() -> anyhow::Result<()> {
     lib.scan().await?;
     let status = lib.engine.status(10).await?;
     assert!(
-        status.problems.iter().any(|p| p.rel_path == "dangling.jpg" && p.reason.contains("broken symbolic link")),
+        status
+            .problems
+            .iter()
+            .any(|p| p.rel_path == "dangling.jpg" && p.reason.contains("broken symbolic link")),
         "{:?}",
         status.problems
     );
@@ -127,10 +156,21 @@ async fn unreadable_things_never_mark_photos_gone() -> anyhow::Result<()> {
     fs_err::set_permissions(&locked, std::fs::Permissions::from_mode(0o755))?;
     let summary = summary?;
     if enforced {
-        assert_eq!(summary.removed, 0, "an unreadable folder is not a deleted folder");
-        assert_eq!(lib.record("locked/inside.jpg").await?.status, PhotoStatus::Ok);
+        assert_eq!(
+            summary.removed, 0,
+            "an unreadable folder is not a deleted folder"
+        );
+        assert_eq!(
+            lib.record("locked/inside.jpg").await?.status,
+            PhotoStatus::Ok
+        );
         let status = lib.engine.status(10).await?;
-        assert!(status.problems.iter().any(|p| p.rel_path == "locked" && p.reason.contains("cannot read folder")));
+        assert!(
+            status
+                .problems
+                .iter()
+                .any(|p| p.rel_path == "locked" && p.reason.contains("cannot read folder"))
+        );
     }
 
     // A root that is not there (an unmounted disk) keeps every record.
@@ -140,8 +180,16 @@ async fn unreadable_things_never_mark_photos_gone() -> anyhow::Result<()> {
     assert_eq!((summary.removed, summary.problems), (0, 1));
     let root = lib.root().await?;
     let records = lib.engine.store().known_photos(root.id).await?;
-    assert!(records.iter().all(|r| r.status != PhotoStatus::Gone), "{records:?}");
+    assert!(
+        records.iter().all(|r| r.status != PhotoStatus::Gone),
+        "{records:?}"
+    );
     let status = lib.engine.status(10).await?;
-    assert!(status.problems.iter().any(|p| p.reason.contains("not reachable")));
+    assert!(
+        status
+            .problems
+            .iter()
+            .any(|p| p.reason.contains("not reachable"))
+    );
     Ok(())
 }

@@ -35,7 +35,10 @@ impl Library {
     }
 
     pub(crate) async fn scan(&self) -> anyhow::Result<ScanSummary> {
-        Ok(self.engine.index(std::slice::from_ref(&self.photos), &()).await?)
+        Ok(self
+            .engine
+            .index(std::slice::from_ref(&self.photos), &())
+            .await?)
     }
 
     /// Scans every root without naming one (as `shoebox index` with no path does).
@@ -45,7 +48,10 @@ impl Library {
 
     pub(crate) async fn root(&self) -> anyhow::Result<Root> {
         let roots = self.engine.roots().await?;
-        roots.into_iter().next().ok_or_else(|| anyhow::anyhow!("no root"))
+        roots
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("no root"))
     }
 
     /// Every record, keyed by path.
@@ -95,7 +101,10 @@ pub(crate) fn disk(root: &Path) -> anyhow::Result<BTreeMap<String, ContentHash>>
             if entry.file_type()?.is_dir() {
                 stack.push(path);
             } else if entry.file_type()?.is_file() {
-                let rel = path.strip_prefix(root)?.to_string_lossy().replace('\\', "/");
+                let rel = path
+                    .strip_prefix(root)?
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 let hash = ContentHash(*blake3::hash(&fs_err::read(&path)?).as_bytes());
                 out.insert(rel, hash);
             }
@@ -108,12 +117,17 @@ pub(crate) fn disk(root: &Path) -> anyhow::Result<BTreeMap<String, ContentHash>>
 /// every path recorded once.
 pub(crate) async fn assert_store_matches_disk(lib: &Library) -> anyhow::Result<()> {
     let records = lib.records().await?;
-    let live: Vec<&KnownPhoto> = records.iter().filter(|r| r.status != PhotoStatus::Gone).collect();
+    let live: Vec<&KnownPhoto> = records
+        .iter()
+        .filter(|r| r.status != PhotoStatus::Gone)
+        .collect();
     let stored: BTreeMap<String, Option<ContentHash>> =
         live.iter().map(|r| (r.rel_path.clone(), r.hash)).collect();
     assert_eq!(stored.len(), live.len(), "a path is recorded twice");
-    let on_disk: BTreeMap<String, Option<ContentHash>> =
-        disk(&lib.photos)?.into_iter().map(|(p, h)| (p, Some(h))).collect();
+    let on_disk: BTreeMap<String, Option<ContentHash>> = disk(&lib.photos)?
+        .into_iter()
+        .map(|(p, h)| (p, Some(h)))
+        .collect();
     assert_eq!(stored, on_disk);
     Ok(())
 }

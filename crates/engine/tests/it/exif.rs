@@ -52,6 +52,9 @@ async fn exif_fields_are_stored() -> anyhow::Result<()> {
         .await?
         .and_then(|p| p.metadata)
         .ok_or_else(|| anyhow::anyhow!("no metadata"))?;
-    assert_eq!((plain.taken_at, plain.gps, plain.camera_make), (None, None, None));
+    assert_eq!(
+        (plain.taken_at, plain.gps, plain.camera_make),
+        (None, None, None)
+    );
     Ok(())
 }

@@ -31,22 +31,44 @@ async fn thumbnails_come_out_upright_for_every_orientation() -> anyhow::Result<(
     }
     assert_eq!(lib.scan().await?.new, 8);
 
-    let reference = DynamicImage::ImageRgb8(upright.to_rgb8()).resize(256, 256, image::imageops::FilterType::CatmullRom).to_rgb8();
+    let reference = DynamicImage::ImageRgb8(upright.to_rgb8())
+        .resize(256, 256, image::imageops::FilterType::CatmullRom)
+        .to_rgb8();
     assert_eq!(reference.dimensions(), (256, 192));
     let turned = image::imageops::rotate180(&reference);
-    assert!(mean_abs_diff(&reference, &turned) > 25.0, "the comparison can tell a turned image");
+    assert!(
+        mean_abs_diff(&reference, &turned) > 25.0,
+        "the comparison can tell a turned image"
+    );
 
     for n in 1..=8u8 {
         let record = lib.record(&format!("o{n}.jpg")).await?;
-        let photo = lib.engine.photo(record.id).await?.ok_or_else(|| anyhow::anyhow!("no photo"))?;
-        let meta = photo.metadata.ok_or_else(|| anyhow::anyhow!("no metadata"))?;
-        assert_eq!((meta.orientation, meta.width, meta.height), (n, 400, 300), "orientation {n}");
+        let photo = lib
+            .engine
+            .photo(record.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no photo"))?;
+        let meta = photo
+            .metadata
+            .ok_or_else(|| anyhow::anyhow!("no metadata"))?;
+        assert_eq!(
+            (meta.orientation, meta.width, meta.height),
+            (n, 400, 300),
+            "orientation {n}"
+        );
 
         let hash = record.hash.ok_or_else(|| anyhow::anyhow!("no hash"))?;
         let thumb = image::open(lib.thumbnail(256, &hash))?;
-        assert_eq!(thumb.dimensions(), (256, 192), "orientation {n} thumbnail shape");
+        assert_eq!(
+            thumb.dimensions(),
+            (256, 192),
+            "orientation {n} thumbnail shape"
+        );
         let diff = mean_abs_diff(&reference, &thumb.to_rgb8());
-        assert!(diff < 8.0, "orientation {n}: thumbnail differs from upright by {diff:.1}");
+        assert!(
+            diff < 8.0,
+            "orientation {n}: thumbnail differs from upright by {diff:.1}"
+        );
         let large = image::open(lib.thumbnail(1280, &hash))?;
         assert_eq!(large.dimensions(), (400, 300), "never enlarged");
     }

@@ -31,22 +31,35 @@ const DIRS: [&str; 3] = ["", "a", "a/b"];
 
 fn path(name: u8, dir: u8) -> String {
     let dir = DIRS[usize::from(dir) % DIRS.len()];
-    if dir.is_empty() { format!("p{name}.png") } else { format!("{dir}/p{name}.png") }
+    if dir.is_empty() {
+        format!("p{name}.png")
+    } else {
+        format!("{dir}/p{name}.png")
+    }
 }
 
 /// Files on disk, sorted, so that `pick` selects one deterministically.
 fn files(lib: &Library) -> anyhow::Result<Vec<PathBuf>> {
-    Ok(crate::common::disk(&lib.photos)?.into_keys().map(|p| lib.photos.join(p)).collect())
+    Ok(crate::common::disk(&lib.photos)?
+        .into_keys()
+        .map(|p| lib.photos.join(p))
+        .collect())
 }
 
 async fn run(ops: Vec<Op>) -> anyhow::Result<()> {
     let lib = Library::new().await?;
     for op in ops {
         let existing = files(&lib)?;
-        let pick = |p: u8| existing.get(usize::from(p) % existing.len().max(1)).cloned();
+        let pick = |p: u8| {
+            existing
+                .get(usize::from(p) % existing.len().max(1))
+                .cloned()
+        };
         match op {
             // Seeds share 16 contents, so identical files happen too.
-            Op::Add { name, dir, seed } => drop(lib.put(&path(name, dir), &png(6, 6, u64::from(seed % 16))?)?),
+            Op::Add { name, dir, seed } => {
+                drop(lib.put(&path(name, dir), &png(6, 6, u64::from(seed % 16))?)?)
+            }
             Op::Edit { pick: p, seed } => {
                 if let Some(file) = pick(p) {
                     fs_err::write(file, png(7, 5, u64::from(seed))?)?;
@@ -75,7 +88,11 @@ async fn run(ops: Vec<Op>) -> anyhow::Result<()> {
     lib.scan().await?;
     assert_store_matches_disk(&lib).await?;
     let again = lib.scan().await?;
-    assert_eq!((again.new, again.changed, again.moved, again.removed), (0, 0, 0, 0), "a second scan changes nothing");
+    assert_eq!(
+        (again.new, again.changed, again.moved, again.removed),
+        (0, 0, 0, 0),
+        "a second scan changes nothing"
+    );
     Ok(())
 }
 

@@ -23,13 +23,23 @@ async fn nested_tree_with_copies_hidden_and_ignored_files() -> anyhow::Result<()
     lib.put("notes.txt", b"shopping list")?;
 
     let summary = lib.scan().await?;
-    assert_eq!((summary.new, summary.failed, summary.skipped), (5, 0, 1), "{summary:?}");
+    assert_eq!(
+        (summary.new, summary.failed, summary.skipped),
+        (5, 0, 1),
+        "{summary:?}"
+    );
 
     let live = lib.live().await?;
     let paths: BTreeSet<&str> = live.keys().map(String::as_str).collect();
     assert_eq!(
         paths,
-        BTreeSet::from(["a/b/c/one.jpg", "a/two.png", "top.jpg", "dup1.jpg", "x/dup2.jpg"])
+        BTreeSet::from([
+            "a/b/c/one.jpg",
+            "a/two.png",
+            "top.jpg",
+            "dup1.jpg",
+            "x/dup2.jpg"
+        ])
     );
     let (d1, d2) = (&live["dup1.jpg"], &live["x/dup2.jpg"]);
     assert_eq!(d1.hash, d2.hash, "identical files share a content hash");
@@ -37,12 +47,19 @@ async fn nested_tree_with_copies_hidden_and_ignored_files() -> anyhow::Result<()
     for record in live.values() {
         let hash = record.hash.ok_or_else(|| anyhow::anyhow!("no hash"))?;
         for size in [256, 1280] {
-            assert!(lib.thumbnail(size, &hash).is_file(), "{} has a {size} thumbnail", record.rel_path);
+            assert!(
+                lib.thumbnail(size, &hash).is_file(),
+                "{} has a {size} thumbnail",
+                record.rel_path
+            );
         }
     }
 
     let again = lib.scan().await?;
-    assert_eq!((again.new, again.unchanged, again.moved, again.removed), (0, 5, 0, 0));
+    assert_eq!(
+        (again.new, again.unchanged, again.moved, again.removed),
+        (0, 5, 0, 0)
+    );
     Ok(())
 }
 
@@ -83,7 +100,10 @@ async fn renames_moves_deletions_and_edits_keep_identities() -> anyhow::Result<(
     ] {
         assert_eq!(before[old].id, after[new].id, "{old} → {new} keeps its id");
     }
-    assert_eq!(before["edited.jpg"].id, after["edited.jpg"].id, "an edit keeps the id");
+    assert_eq!(
+        before["edited.jpg"].id, after["edited.jpg"].id,
+        "an edit keeps the id"
+    );
     assert_ne!(before["edited.jpg"].hash, after["edited.jpg"].hash);
     let gone = lib
         .records()
@@ -91,13 +111,20 @@ async fn renames_moves_deletions_and_edits_keep_identities() -> anyhow::Result<(
         .into_iter()
         .find(|r| r.id == before["doomed.jpg"].id)
         .ok_or_else(|| anyhow::anyhow!("deleted record vanished"))?;
-    assert_eq!(gone.status, PhotoStatus::Gone, "a deleted file is marked gone, not forgotten");
+    assert_eq!(
+        gone.status,
+        PhotoStatus::Gone,
+        "a deleted file is marked gone, not forgotten"
+    );
 
     // The deleted photo comes back elsewhere: same id as before.
     lib.put("restored/doomed.jpg", &doomed)?;
     let summary = lib.scan().await?;
     assert_eq!(summary.moved, 1);
-    assert_eq!(lib.record("restored/doomed.jpg").await?.id, before["doomed.jpg"].id);
+    assert_eq!(
+        lib.record("restored/doomed.jpg").await?.id,
+        before["doomed.jpg"].id
+    );
     assert_store_matches_disk(&lib).await
 }
 
@@ -137,10 +164,17 @@ async fn symlink_loops_are_reported_not_followed() -> anyhow::Result<()> {
     std::os::unix::fs::symlink(".", lib.photos.join("self"))?;
 
     let summary = lib.scan().await?;
-    assert_eq!(summary.new, 2, "each photo once, not once per loop turn: {summary:?}");
+    assert_eq!(
+        summary.new, 2,
+        "each photo once, not once per loop turn: {summary:?}"
+    );
     assert_eq!(summary.problems, 2);
     let status = lib.engine.status(10).await?;
     assert_eq!(status.problems.len(), 2);
-    assert!(status.problems.iter().all(|p| p.reason.contains("loop")), "{:?}", status.problems);
+    assert!(
+        status.problems.iter().all(|p| p.reason.contains("loop")),
+        "{:?}",
+        status.problems
+    );
     Ok(())
 }

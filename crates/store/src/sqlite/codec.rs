@@ -58,7 +58,10 @@ impl From<&PhotoMetadata> for MetadataColumns {
             height: Some(m.height.into()),
             orientation: Some(m.orientation.into()),
             taken_at_local: m.taken_at.and_then(|t| t.local.format(LOCAL_FORMAT).ok()),
-            taken_at_offset: m.taken_at.and_then(|t| t.offset).map(|o| o.whole_seconds().into()),
+            taken_at_offset: m
+                .taken_at
+                .and_then(|t| t.offset)
+                .map(|o| o.whole_seconds().into()),
             taken_at_utc: m.taken_at.map(|t| t.instant().unix_timestamp()),
             gps_lat: m.gps.map(|g| g.latitude),
             gps_lon: m.gps.map(|g| g.longitude),

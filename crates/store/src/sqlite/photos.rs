@@ -1,6 +1,8 @@
 //! Photo records: what a scan reads and writes.
 
-use shoebox_core::{FileStamp, KnownPhoto, Photo, PhotoId, PhotoStatus, PhotoWrite, RootId, ScanOutcome};
+use shoebox_core::{
+    FileStamp, KnownPhoto, Photo, PhotoId, PhotoStatus, PhotoWrite, RootId, ScanOutcome,
+};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use super::codec::{MetadataColumns, hash_from_blob, now, parse_timestamp};
@@ -41,7 +43,8 @@ fn stamp(size: i64, mtime_ns: i64) -> Result<FileStamp> {
 }
 
 fn status(s: &str) -> Result<PhotoStatus> {
-    s.parse().map_err(|_| Error::Corrupt(format!("photo status {s:?}")))
+    s.parse()
+        .map_err(|_| Error::Corrupt(format!("photo status {s:?}")))
 }
 
 pub(crate) async fn known(pool: &SqlitePool, root: RootId) -> Result<Vec<KnownPhoto>> {
@@ -96,7 +99,11 @@ pub(crate) async fn get(pool: &SqlitePool, id: PhotoId) -> Result<Option<Photo>>
 fn outcome_columns(outcome: &ScanOutcome) -> (&'static str, Option<&str>, MetadataColumns) {
     match outcome {
         ScanOutcome::Indexed(m) => (PhotoStatus::Ok.as_str(), None, MetadataColumns::from(m)),
-        ScanOutcome::Failed { reason } => (PhotoStatus::Failed.as_str(), Some(reason), MetadataColumns::default()),
+        ScanOutcome::Failed { reason } => (
+            PhotoStatus::Failed.as_str(),
+            Some(reason),
+            MetadataColumns::default(),
+        ),
     }
 }
 
@@ -111,12 +118,20 @@ pub(crate) async fn apply(pool: &SqlitePool, writes: Vec<PhotoWrite>) -> Result<
     // Moving records are parked as gone so that two records may swap paths.
     for w in &writes {
         match w {
-            PhotoWrite::MarkGone { id } | PhotoWrite::Move { id, .. } => park(&mut tx, *id, &now).await?,
+            PhotoWrite::MarkGone { id } | PhotoWrite::Move { id, .. } => {
+                park(&mut tx, *id, &now).await?
+            }
             _ => {}
         }
     }
     for w in &writes {
-        if let PhotoWrite::Move { id, root, rel_path, stamp } = w {
+        if let PhotoWrite::Move {
+            id,
+            root,
+            rel_path,
+            stamp,
+        } = w
+        {
             sqlx::query(
                 "UPDATE photos SET root_id = ?, rel_path = ?, size = ?, mtime_ns = ?,
                         status = 'ok', error = NULL, last_seen = ?, updated_at = ?
@@ -146,7 +161,12 @@ pub(crate) async fn apply(pool: &SqlitePool, writes: Vec<PhotoWrite>) -> Result<
                     .await
                     .context("touching a photo")?;
             }
-            PhotoWrite::Replace { id, stamp, hash, outcome } => {
+            PhotoWrite::Replace {
+                id,
+                stamp,
+                hash,
+                outcome,
+            } => {
                 let (status, error, metadata) = outcome_columns(&outcome);
                 let q = sqlx::query(
                     "UPDATE photos SET size = ?, mtime_ns = ?, content_hash = ?, status = ?, error = ?,
@@ -171,7 +191,13 @@ pub(crate) async fn apply(pool: &SqlitePool, writes: Vec<PhotoWrite>) -> Result<
                     .await
                     .context("replacing a photo")?;
             }
-            PhotoWrite::Insert { root, rel_path, stamp, hash, outcome } => {
+            PhotoWrite::Insert {
+                root,
+                rel_path,
+                stamp,
+                hash,
+                outcome,
+            } => {
                 let (status, error, metadata) = outcome_columns(&outcome);
                 let q = sqlx::query(
                     "INSERT INTO photos (root_id, rel_path, size, mtime_ns, content_hash, status, error,

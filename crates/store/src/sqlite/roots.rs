@@ -6,8 +6,8 @@ use shoebox_core::{self as core, Root, RootId};
 use sqlx::SqlitePool;
 
 use super::codec::{now, parse_timestamp};
-use crate::error::QueryContext;
 use crate::Result;
+use crate::error::QueryContext;
 
 pub(crate) async fn add(pool: &SqlitePool, path: &Path) -> core::Result<(Root, bool)> {
     let existing = list(pool).await?;
@@ -24,16 +24,17 @@ pub(crate) async fn add(pool: &SqlitePool, path: &Path) -> core::Result<(Root, b
             other.path.display()
         )));
     }
-    let text = path
-        .to_str()
-        .ok_or_else(|| core::Error::Invalid(format!("root path {} is not UTF-8", path.display())))?;
+    let text = path.to_str().ok_or_else(|| {
+        core::Error::Invalid(format!("root path {} is not UTF-8", path.display()))
+    })?;
     let added_at = now();
-    let id: i64 = sqlx::query_scalar("INSERT INTO roots (path, added_at) VALUES (?, ?) RETURNING id")
-        .bind(text)
-        .bind(&added_at)
-        .fetch_one(pool)
-        .await
-        .context("adding a root")?;
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO roots (path, added_at) VALUES (?, ?) RETURNING id")
+            .bind(text)
+            .bind(&added_at)
+            .fetch_one(pool)
+            .await
+            .context("adding a root")?;
     let root = Root {
         id: RootId(id),
         path: path.to_owned(),

@@ -7,8 +7,15 @@ use super::codec::now;
 use crate::Result;
 use crate::error::QueryContext;
 
-pub(crate) async fn set_problems(pool: &SqlitePool, root: RootId, problems: Vec<ScanProblem>) -> Result<()> {
-    let mut tx = pool.begin().await.context("starting to record scan problems")?;
+pub(crate) async fn set_problems(
+    pool: &SqlitePool,
+    root: RootId,
+    problems: Vec<ScanProblem>,
+) -> Result<()> {
+    let mut tx = pool
+        .begin()
+        .await
+        .context("starting to record scan problems")?;
     sqlx::query("DELETE FROM scan_problems WHERE root_id = ?")
         .bind(root.0)
         .execute(&mut *tx)
@@ -36,10 +43,11 @@ pub(crate) async fn status(pool: &SqlitePool, failure_limit: u32) -> Result<Libr
         .fetch_one(pool)
         .await
         .context("counting roots")?;
-    let counts: Vec<(String, i64)> = sqlx::query_as("SELECT status, count(*) FROM photos GROUP BY status")
-        .fetch_all(pool)
-        .await
-        .context("counting photos")?;
+    let counts: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM photos GROUP BY status")
+            .fetch_all(pool)
+            .await
+            .context("counting photos")?;
     let count = |name: &str| {
         counts
             .iter()
@@ -62,7 +70,11 @@ pub(crate) async fn status(pool: &SqlitePool, failure_limit: u32) -> Result<Libr
     .fetch_all(pool)
     .await
     .context("listing scan problems")?;
-    let report = |(root, rel_path, reason): (String, String, String)| FailureReport { root, rel_path, reason };
+    let report = |(root, rel_path, reason): (String, String, String)| FailureReport {
+        root,
+        rel_path,
+        reason,
+    };
     Ok(LibraryStatus {
         roots: u64::try_from(roots).unwrap_or(0),
         ok: count("ok"),
