@@ -7,6 +7,7 @@
 //! ```sh
 //! cargo bench -p shoebox --bench index
 //! SHOEBOX_BENCH_PHOTOS=200 cargo bench -p shoebox --bench index   # a quick look
+//! SHOEBOX_BENCH_DIR=/tmp/photos cargo bench ...   # keep the generated photos
 //! ```
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
@@ -35,7 +36,9 @@ fn main() -> anyhow::Result<()> {
     let width = env_number("SHOEBOX_BENCH_WIDTH", 3000)?;
     let height = env_number("SHOEBOX_BENCH_HEIGHT", 2000)?;
     let dir = tempfile::tempdir()?;
-    let photos = dir.path().join("photos");
+    // SHOEBOX_BENCH_DIR keeps the generated photos there, for profiling the same files.
+    let photos = std::env::var_os("SHOEBOX_BENCH_DIR")
+        .map_or_else(|| dir.path().join("photos"), PathBuf::from);
 
     let started = Instant::now();
     let bases: Vec<Vec<u8>> = (0..BASES)

@@ -135,14 +135,15 @@ fn index(
     }))
 }
 
-/// Whether an end-of-image marker follows the last start-of-scan marker. Inside
+/// Whether the last end-of-image marker comes after the last start-of-scan marker. Inside
 /// entropy-coded data `FF` is always stuffed, so `FF D9` there is the real end. JPEG decoders
 /// fill a truncated image with grey rather than fail, so this is how truncation shows.
+/// Searching from the end makes the usual case (the marker in the last bytes) instant.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let Some(last_scan) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
+    let Some(end) = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]) else {
         return false;
     };
-    bytes[last_scan..].windows(2).any(|w| w == [0xFF, 0xD9])
+    !bytes[end..].windows(2).any(|w| w == [0xFF, 0xDA])
 }
 
 /// The `image` codec for a format, when this build can decode it.

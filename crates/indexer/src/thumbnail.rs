@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::codecs::jpeg::JpegEncoder;
 use image::metadata::Orientation;
 use image::{DynamicImage, RgbImage};
 use shoebox_core::ContentHash;
@@ -66,24 +65,32 @@ impl Thumbnailer {
             current = Cow::Owned(fit(&mut resizer, &current, size)?);
             let mut upright = DynamicImage::ImageRgb8(current.as_ref().clone());
             upright.apply_orientation(orientation);
-            self.save(&upright, &thumbnail_path(&self.dir, size, hash))?;
+            self.save(&upright.into_rgb8(), &thumbnail_path(&self.dir, size, hash))?;
         }
         Ok(())
     }
 
-    fn save(&self, image: &DynamicImage, path: &Path) -> Result<()> {
+    fn save(&self, rgb: &RgbImage, path: &Path) -> Result<()> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let io = |source| Error::Io {
             path: path.to_owned(),
             source,
         };
+        let encode_error = |reason: String| Error::Thumbnail {
+            path: path.to_owned(),
+            reason,
+        };
+        let (w, h) = rgb.dimensions();
+        let (w, h) = (u16::try_from(w), u16::try_from(h));
+        let (Ok(w), Ok(h)) = (w, h) else {
+            return Err(encode_error(
+                "thumbnail larger than 65535 pixels".to_owned(),
+            ));
+        };
         let mut jpeg = Vec::new();
-        image
-            .write_with_encoder(JpegEncoder::new_with_quality(&mut jpeg, self.quality))
-            .map_err(|e| Error::Thumbnail {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            })?;
+        jpeg_encoder::Encoder::new(&mut jpeg, self.quality)
+            .encode(rgb.as_raw(), w, h, jpeg_encoder::ColorType::Rgb)
+            .map_err(|e| encode_error(e.to_string()))?;
         if let Some(dir) = path.parent() {
             fs_err::create_dir_all(dir).map_err(io)?;
         }
