@@ -22,6 +22,10 @@ use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer
 use rayon::prelude::*;
 use shoebox_testkit::{jpeg, with_comment};
 
+/// The same allocator as the `shoebox` binary, so that both pipelines pay the same for memory.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Distinct base images; every file is one of them with a unique comment (unique bytes).
 const BASES: u64 = 8;
 

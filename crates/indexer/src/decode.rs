@@ -79,7 +79,7 @@ fn index(
     };
     let Some(codec) = codec(format) else {
         return Ok(Err(format!(
-            "{format} decoding is not built into this Shoebox (build with `--features {format}`)"
+            "{format} is recognised but cannot be decoded by this build of Shoebox yet"
         )));
     };
     if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
@@ -155,7 +155,6 @@ fn codec(format: ImageFormat) -> Option<image::ImageFormat> {
         ImageFormat::Gif => Some(image::ImageFormat::Gif),
         ImageFormat::Tiff => Some(image::ImageFormat::Tiff),
         ImageFormat::Bmp => Some(image::ImageFormat::Bmp),
-        ImageFormat::Avif if cfg!(feature = "avif") => Some(image::ImageFormat::Avif),
         ImageFormat::Avif | ImageFormat::Heic => None,
     }
 }
