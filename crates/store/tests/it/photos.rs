@@ -2,7 +2,7 @@
 
 use shoebox_core::{MetadataStore, PhotoStatus, PhotoWrite, ScanOutcome};
 
-use crate::support::{failed, hash, insert, metadata, root, stamp, store};
+use crate::support::{failed, hash, insert, metadata, root, stamp, store, two_photos};
 
 #[tokio::test]
 async fn metadata_round_trips() -> anyhow::Result<()> {
@@ -48,17 +48,7 @@ async fn metadata_round_trips() -> anyhow::Result<()> {
 #[tokio::test]
 async fn touch_replace_move_and_gone() -> anyhow::Result<()> {
     let f = store().await?;
-    let r = root(&f.store, "/p").await?;
-    f.store
-        .apply(vec![insert(r, "a.jpg", 1), insert(r, "b.jpg", 2)])
-        .await?;
-    let ids: Vec<_> = f
-        .store
-        .known_photos(r)
-        .await?
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let (r, ids) = two_photos(&f.store).await?;
     let (a, b) = (ids[0], ids[1]);
 
     f.store
@@ -111,17 +101,7 @@ async fn touch_replace_move_and_gone() -> anyhow::Result<()> {
 #[tokio::test]
 async fn paths_can_swap_and_be_reused_within_one_batch() -> anyhow::Result<()> {
     let f = store().await?;
-    let r = root(&f.store, "/p").await?;
-    f.store
-        .apply(vec![insert(r, "a.jpg", 1), insert(r, "b.jpg", 2)])
-        .await?;
-    let ids: Vec<_> = f
-        .store
-        .known_photos(r)
-        .await?
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let (r, ids) = two_photos(&f.store).await?;
     let mv = |id, to: &str| PhotoWrite::Move {
         id,
         root: r,

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use shoebox_core::{
-    ContentHash, Exposure, FileStamp, GpsPosition, ImageFormat, MetadataStore, PhotoMetadata,
-    PhotoWrite, RootId, ScanOutcome, TakenAt,
+    ContentHash, Exposure, FileStamp, GpsPosition, ImageFormat, MetadataStore, PhotoId,
+    PhotoMetadata, PhotoWrite, RootId, ScanOutcome, TakenAt,
 };
 use shoebox_store::SqliteStore;
 use tempfile::TempDir;
@@ -23,6 +23,23 @@ pub(crate) async fn store() -> anyhow::Result<Fixture> {
 
 pub(crate) async fn root(store: &impl MetadataStore, path: &str) -> anyhow::Result<RootId> {
     Ok(store.add_root(Path::new(path)).await?.0.id)
+}
+
+/// A root `/p` with `a.jpg` and `b.jpg`; their ids in that order.
+pub(crate) async fn two_photos(
+    store: &impl MetadataStore,
+) -> anyhow::Result<(RootId, Vec<PhotoId>)> {
+    let r = root(store, "/p").await?;
+    store
+        .apply(vec![insert(r, "a.jpg", 1), insert(r, "b.jpg", 2)])
+        .await?;
+    let ids = store
+        .known_photos(r)
+        .await?
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    Ok((r, ids))
 }
 
 pub(crate) fn stamp(n: i64) -> FileStamp {
