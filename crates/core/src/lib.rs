@@ -4,6 +4,7 @@
 //! This crate owns no I/O. It builds for `wasm32` so the web UI can share these types, and
 //! depends only on `serde`, `thiserror` and `time`.
 
+mod embedding;
 mod error;
 mod ids;
 mod metadata;
@@ -11,6 +12,7 @@ mod photo;
 mod root;
 mod store;
 
+pub use embedding::{Embedding, ImageEmbedder, Pixels, TextEmbedder};
 pub use error::{BoxError, Error, Result};
 pub use ids::{ContentHash, PhotoId, RootId};
 pub use metadata::{Exposure, GpsPosition, ImageFormat, PhotoMetadata, TakenAt};

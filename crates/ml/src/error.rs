@@ -1,0 +1,55 @@
+//! The ml crate's error type.
+
+use std::path::PathBuf;
+
+/// Errors from loading or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A checkpoint file is missing.
+    #[error(
+        "model file missing: {} (a model directory needs config.json, model.safetensors, \
+         tokenizer.json and preprocessor_config.json)",
+        path.display()
+    )]
+    MissingFile {
+        /// The file that should be there.
+        path: PathBuf,
+    },
+    /// A checkpoint file cannot be read or parsed.
+    #[error("invalid model file {}: {reason}", path.display())]
+    InvalidFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The checkpoint asks for something this implementation does not do.
+    #[error("unsupported model configuration: {0}")]
+    Unsupported(String),
+    /// The weights do not fit the configuration (a missing tensor, a wrong shape).
+    #[error("weights in {} do not match config.json: {reason}", path.display())]
+    WeightsMismatch {
+        /// The weights file.
+        path: PathBuf,
+        /// candle's account of the mismatch.
+        reason: String,
+    },
+    /// Tokenising failed.
+    #[error("cannot tokenise text: {0}")]
+    Tokenize(String),
+    /// An image cannot be preprocessed.
+    #[error("cannot preprocess image: {0}")]
+    Image(String),
+    /// A tensor operation failed.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// Result with the ml crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<Error> for shoebox_core::Error {
+    fn from(e: Error) -> Self {
+        shoebox_core::Error::backend("model", e)
+    }
+}

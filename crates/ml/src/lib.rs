@@ -1,0 +1,20 @@
+//! Shoebox's models in candle, loaded from checkpoint directories in the Hugging Face layout
+//! (`config.json`, `model.safetensors`, `tokenizer.json`, `preprocessor_config.json`).
+//!
+//! Today: CLIP ([Radford et al. 2021](https://arxiv.org/abs/2103.00020); checkpoints such as
+//! [openai/clip-vit-base-patch32](https://huggingface.co/openai/clip-vit-base-patch32)) —
+//! image and text towers from candle-transformers, preprocessing that follows the checkpoint's
+//! `preprocessor_config.json`, and the checkpoint's own tokenizer. Outputs are L2-normalised
+//! [`shoebox_core::Embedding`]s. Parity with the reference implementation is tested against
+//! fixtures made by `tests/fixtures/gen_clip.py`.
+
+mod checkpoint;
+mod clip;
+mod error;
+mod preprocess;
+mod resample;
+mod tokenize;
+
+pub use candle_core::Device;
+pub use clip::Clip;
+pub use error::{Error, Result};
