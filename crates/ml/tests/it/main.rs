@@ -2,6 +2,7 @@
 
 mod clip_errors;
 mod clip_parity;
+mod tokenizer_parity;
 
 use std::path::PathBuf;
 
