@@ -27,6 +27,7 @@ pub struct Clip {
     tokenizer: TextTokenizer,
     model_id: String,
     eos_token_id: u32,
+    logit_scale: f32,
     device: Device,
 }
 
@@ -48,6 +49,11 @@ impl Clip {
         if let Some(missing) = REQUIRED.iter().find(|name| !vb.contains_tensor(name)) {
             return Err(mismatch(format!("tensor {missing} is missing")));
         }
+        let logit_scale = vb
+            .get((), "logit_scale")
+            .and_then(|t| t.to_scalar::<f32>())
+            .map_err(|e| mismatch(e.to_string()))?
+            .exp();
         let model = ClipModel::new(vb, &parsed.candle).map_err(|e| mismatch(e.to_string()))?;
         Ok(Self {
             model,
@@ -55,8 +61,20 @@ impl Clip {
             tokenizer,
             model_id: model_id.into(),
             eos_token_id: parsed.eos_token_id,
+            logit_scale,
             device: device.clone(),
         })
+    }
+
+    /// The id vectors are tagged with.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    /// The factor on cosine similarities before a softmax (exp of the stored `logit_scale`;
+    /// 100 for trained CLIP models).
+    pub fn logit_scale(&self) -> f32 {
+        self.logit_scale
     }
 
     /// The preprocessed input for one image, `[3, H, W]`.
@@ -115,7 +133,7 @@ impl Clip {
 
 impl ImageEmbedder for Clip {
     fn model_id(&self) -> &str {
-        &self.model_id
+        Clip::model_id(self)
     }
 
     fn embed_images(&self, images: &[Pixels]) -> core::Result<Vec<Embedding>> {
@@ -133,7 +151,7 @@ impl ImageEmbedder for Clip {
 
 impl TextEmbedder for Clip {
     fn model_id(&self) -> &str {
-        &self.model_id
+        Clip::model_id(self)
     }
 
     fn embed_texts(&self, texts: &[&str]) -> core::Result<Vec<Embedding>> {

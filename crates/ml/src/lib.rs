@@ -5,7 +5,7 @@
 //! [openai/clip-vit-base-patch32](https://huggingface.co/openai/clip-vit-base-patch32)) —
 //! image and text towers from candle-transformers, preprocessing that follows the checkpoint's
 //! `preprocessor_config.json`, and the checkpoint's own tokenizer. Outputs are L2-normalised
-//! [`shoebox_core::Embedding`]s. Parity with the reference implementation is tested against
+//! [`shoebox_core::Embedding`]s; [`ZeroShot`] classifies with prompt ensembles. Parity with the reference implementation is tested against
 //! fixtures made by `tests/fixtures/gen_clip.py`.
 
 mod checkpoint;
@@ -14,7 +14,9 @@ mod error;
 mod preprocess;
 mod resample;
 mod tokenize;
+mod zero_shot;
 
 pub use candle_core::Device;
 pub use clip::Clip;
 pub use error::{Error, Result};
+pub use zero_shot::{Prediction, ZeroShot, imagenet_templates};

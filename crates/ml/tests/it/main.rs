@@ -3,6 +3,7 @@
 mod clip_errors;
 mod clip_parity;
 mod tokenizer_parity;
+mod zero_shot;
 
 use std::path::PathBuf;
 
