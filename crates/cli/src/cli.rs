@@ -58,11 +58,51 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print CLIP embeddings of photos and texts, for scripts and for checking other
+    /// implementations.
+    Embed {
+        /// Photo files.
+        #[arg(long = "image", value_name = "FILE")]
+        images: Vec<PathBuf>,
+        /// Texts.
+        #[arg(long = "text", value_name = "TEXT")]
+        texts: Vec<String>,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Print the vectors as JSON (otherwise a summary).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rank labels for a photo with zero-shot CLIP (prompt ensembles).
+    Classify {
+        /// The photo file.
+        image: PathBuf,
+        /// Comma-separated labels, e.g. "cat,dog,beach".
+        #[arg(long, value_delimiter = ',', required = true)]
+        labels: Vec<String>,
+        /// A prompt template with {} for the label; repeat for an ensemble. Default: CLIP's
+        /// 80 ImageNet templates.
+        #[arg(long = "template")]
+        templates: Vec<String>,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage library roots.
     Roots {
         #[command(subcommand)]
         command: RootsCommand,
     },
+}
+
+/// Which model checkpoint to use.
+#[derive(Debug, Args)]
+pub(crate) struct ModelArgs {
+    /// A checkpoint folder to load instead of the configured model.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) model_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

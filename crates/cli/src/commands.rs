@@ -1,5 +1,7 @@
 //! One function per command.
 
+mod classify;
+mod embed;
 mod index;
 mod roots;
 mod show;
@@ -17,6 +19,26 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { failures, json } => status::run(&engine, failures, json).await,
         Command::Show { id, json } => show::run(&engine, id, json).await,
         Command::Roots { command } => roots::run(&engine, command).await,
+        Command::Embed {
+            images,
+            texts,
+            model,
+            json,
+        } => embed::run(&engine, &images, &texts, model.model_dir.as_deref(), json),
+        Command::Classify {
+            image,
+            labels,
+            templates,
+            model,
+            json,
+        } => classify::run(
+            &engine,
+            &image,
+            &labels,
+            &templates,
+            model.model_dir.as_deref(),
+            json,
+        ),
     }
 }
 

@@ -34,6 +34,21 @@ pub enum Error {
     /// A scan failed.
     #[error(transparent)]
     Indexer(#[from] shoebox_indexer::Error),
+    /// A model could not be loaded or run.
+    #[error(transparent)]
+    Model(#[from] shoebox_ml::Error),
+    /// The CLIP checkpoint is not where the settings say.
+    #[error(
+        "model {name} is not installed in {}: put a checkpoint there (config.json, \
+         model.safetensors, tokenizer.json, preprocessor_config.json) or pass --model-dir DIR",
+        dir.display()
+    )]
+    ModelMissing {
+        /// The model's folder name.
+        name: String,
+        /// Where it was looked for.
+        dir: PathBuf,
+    },
 }
 
 impl From<figment::Error> for Error {

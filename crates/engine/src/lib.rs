@@ -4,13 +4,15 @@
 
 mod engine;
 mod error;
+mod models;
 mod paths;
 mod settings;
 
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use paths::DataDir;
-pub use settings::{Settings, StorageSettings};
+pub use settings::{ModelSettings, Settings, StorageSettings};
 pub use shoebox_indexer::{
     IndexerSettings, ScanProgress, ScanSummary, ThumbnailSettings, thumbnail_path,
 };
+pub use shoebox_ml::Prediction;

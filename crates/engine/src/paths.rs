@@ -4,6 +4,7 @@
 //! DATA_DIR/
 //!   shoebox.db          SQLite database (+ -wal, -shm)
 //!   thumbs/SIZE/AB/HASH.jpg
+//!   models/NAME/        model checkpoints (config.json, model.safetensors, ...)
 //!   scan.lock           held while a scan runs
 //! ```
 
@@ -40,6 +41,11 @@ impl DataDir {
     /// The thumbnail tree.
     pub fn thumbnails(&self) -> PathBuf {
         self.root.join("thumbs")
+    }
+
+    /// Model checkpoints, one folder each.
+    pub fn models(&self) -> PathBuf {
+        self.root.join("models")
     }
 
     /// The lock file held during a scan.

@@ -24,6 +24,18 @@ pub struct Settings {
     pub indexer: IndexerSettings,
     /// Thumbnail sizes and quality.
     pub thumbnails: ThumbnailSettings,
+    /// Where models live and which are used.
+    pub models: ModelSettings,
+}
+
+/// The `[models]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSettings {
+    /// Folder of model checkpoints; empty means `DATA_DIR/models`.
+    pub dir: PathBuf,
+    /// The CLIP checkpoint's folder name.
+    pub clip: String,
 }
 
 /// The `[storage]` section.
@@ -75,6 +87,15 @@ impl Settings {
             DataDir::new(DataDir::default_root())
         } else {
             DataDir::new(self.storage.data_dir.clone())
+        }
+    }
+
+    /// The folder of model checkpoints.
+    pub fn models_dir(&self) -> PathBuf {
+        if self.models.dir.as_os_str().is_empty() {
+            self.data_dir().models()
+        } else {
+            self.models.dir.clone()
         }
     }
 

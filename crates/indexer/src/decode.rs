@@ -5,7 +5,7 @@ use std::path::Path;
 
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
-use shoebox_core::{ContentHash, ImageFormat, PhotoMetadata, ScanOutcome};
+use shoebox_core::{ContentHash, ImageFormat, PhotoMetadata, Pixels, ScanOutcome};
 
 use crate::exif;
 use crate::sniff::sniff;
@@ -61,6 +61,85 @@ fn read_bounded(path: &Path, max: u64) -> std::result::Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// A file that passed every check and is ready to decode.
+struct Opened<'b> {
+    format: ImageFormat,
+    exif: exif::ExifFields,
+    decoder: Box<dyn ImageDecoder + 'b>,
+}
+
+impl Opened<'_> {
+    fn orientation(&self) -> u8 {
+        self.exif.orientation.unwrap_or(1)
+    }
+
+    fn decode(self) -> std::result::Result<(DynamicImage, Orientation), String> {
+        let turn = Orientation::from_exif(self.orientation()).unwrap_or(Orientation::NoTransforms);
+        let format = self.format;
+        DynamicImage::from_decoder(self.decoder)
+            .map(|image| (image, turn))
+            .map_err(|e| describe(format, &e))
+    }
+}
+
+/// Checks a file's bytes (empty, format, truncation, pixel count: each a reason to show) and
+/// reads its EXIF and header.
+fn open<'b>(
+    bytes: &'b [u8],
+    settings: &IndexerSettings,
+) -> std::result::Result<Opened<'b>, String> {
+    if bytes.is_empty() {
+        return Err("empty file (0 bytes)".to_owned());
+    }
+    let format = sniff(bytes).ok_or_else(|| {
+        "not an image: the content is none of JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF or HEIC"
+            .to_owned()
+    })?;
+    let codec = codec(format).ok_or_else(|| {
+        format!("{format} is recognised but cannot be decoded by this build of Shoebox yet")
+    })?;
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(
+            "truncated JPEG: the file ends before the image data does (no end-of-image marker)"
+                .to_owned(),
+        );
+    }
+    let exif = exif::read(bytes);
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), codec);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(settings.max_image_pixels.saturating_mul(8));
+    reader.limits(limits);
+    let decoder = reader.into_decoder().map_err(|e| describe(format, &e))?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > settings.max_image_pixels {
+        return Err(format!(
+            "image is {width}×{height} ({pixels} pixels), above the limit of {} \
+             (indexer.max_image_pixels); not decoded",
+            settings.max_image_pixels
+        ));
+    }
+    Ok(Opened {
+        format,
+        exif,
+        decoder: Box::new(decoder),
+    })
+}
+
+/// Decodes a photo file upright (EXIF orientation applied), with the same checks and limits
+/// as a scan; the error is a reason to show.
+pub fn load_pixels(path: &Path, settings: &IndexerSettings) -> std::result::Result<Pixels, String> {
+    let bytes = read_bounded(path, settings.max_file_bytes)?;
+    let (mut image, turn) = open(&bytes, settings)?.decode()?;
+    image.apply_orientation(turn);
+    let rgb = image.into_rgb8();
+    Ok(Pixels {
+        width: rgb.width(),
+        height: rgb.height(),
+        rgb: rgb.into_raw(),
+    })
+}
+
 /// The inner result is the file's fault (a reason to show); the outer one ours.
 fn index(
     bytes: &[u8],
@@ -68,53 +147,20 @@ fn index(
     settings: &IndexerSettings,
     thumbs: &Thumbnailer,
 ) -> Result<std::result::Result<PhotoMetadata, String>> {
-    if bytes.is_empty() {
-        return Ok(Err("empty file (0 bytes)".to_owned()));
-    }
-    let Some(format) = sniff(bytes) else {
-        return Ok(Err(
-            "not an image: the content is none of JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF or HEIC"
-                .to_owned(),
-        ));
+    let opened = match open(bytes, settings) {
+        Ok(o) => o,
+        Err(reason) => return Ok(Err(reason)),
     };
-    let Some(codec) = codec(format) else {
-        return Ok(Err(format!(
-            "{format} is recognised but cannot be decoded by this build of Shoebox yet"
-        )));
-    };
-    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
-        return Ok(Err(
-            "truncated JPEG: the file ends before the image data does (no end-of-image marker)"
-                .to_owned(),
-        ));
-    }
-    let exif = exif::read(bytes);
-    let orientation = exif.orientation.unwrap_or(1);
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), codec);
-    let mut limits = image::Limits::default();
-    limits.max_alloc = Some(settings.max_image_pixels.saturating_mul(8));
-    reader.limits(limits);
-    let decoder = match reader.into_decoder() {
-        Ok(d) => d,
-        Err(e) => return Ok(Err(describe(format, &e))),
-    };
-    let (width, height) = decoder.dimensions();
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > settings.max_image_pixels {
-        return Ok(Err(format!(
-            "image is {width}×{height} ({pixels} pixels), above the limit of {} \
-             (indexer.max_image_pixels); not decoded",
-            settings.max_image_pixels
-        )));
-    }
+    let (width, height) = opened.decoder.dimensions();
+    let orientation = opened.orientation();
+    let format = opened.format;
+    let exif = opened.exif.clone();
     // Content seen before has its thumbnails already; the header is all we need then.
     if thumbs.missing(hash) {
-        let image = match DynamicImage::from_decoder(decoder) {
-            Ok(i) => i,
-            Err(e) => return Ok(Err(describe(format, &e))),
-        };
-        let turn = Orientation::from_exif(orientation).unwrap_or(Orientation::NoTransforms);
-        thumbs.write(&image, turn, hash)?;
+        match opened.decode() {
+            Ok((image, turn)) => thumbs.write(&image, turn, hash)?,
+            Err(reason) => return Ok(Err(reason)),
+        }
     }
     let (width, height) = if orientation >= 5 {
         (height, width)

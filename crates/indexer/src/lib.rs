@@ -20,6 +20,7 @@ mod sniff;
 mod thumbnail;
 mod walk;
 
+pub use decode::load_pixels;
 pub use error::{Error, Result};
 pub use progress::{ScanProgress, ScanSummary};
 pub use scan::Scanner;

@@ -1,0 +1,77 @@
+//! Model operations: loading the CLIP checkpoint, embedding files and texts, zero-shot
+//! classification.
+
+use std::path::{Path, PathBuf};
+
+use shoebox_core::{Embedding, ImageEmbedder, TextEmbedder};
+use shoebox_indexer::load_pixels;
+use shoebox_ml::{Clip, Device, Prediction, ZeroShot, imagenet_templates};
+
+use crate::{Engine, Error, Result};
+
+impl Engine {
+    /// Loads the CLIP model from `model_dir`, or from the models folder the settings name.
+    pub fn clip(&self, model_dir: Option<&Path>) -> Result<Clip> {
+        let name = &self.settings().models.clip;
+        let dir = match model_dir {
+            Some(dir) => dir.to_owned(),
+            None => {
+                let dir = self.settings().models_dir().join(name);
+                if !dir.is_dir() {
+                    return Err(Error::ModelMissing {
+                        name: name.clone(),
+                        dir,
+                    });
+                }
+                dir
+            }
+        };
+        let id = dir
+            .file_name()
+            .map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
+        Ok(Clip::load(&dir, id, &Device::Cpu)?)
+    }
+
+    /// Embeds photo files (decoded upright, with the indexer's limits).
+    pub fn embed_files(&self, clip: &Clip, paths: &[PathBuf]) -> Result<Vec<Embedding>> {
+        let images = paths
+            .iter()
+            .map(|path| {
+                load_pixels(path, &self.settings().indexer).map_err(|reason| Error::BadPath {
+                    path: path.clone(),
+                    reason,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(clip.embed_images(&images)?)
+    }
+
+    /// Embeds texts.
+    pub fn embed_texts(&self, clip: &Clip, texts: &[&str]) -> Result<Vec<Embedding>> {
+        Ok(clip.embed_texts(texts)?)
+    }
+
+    /// Ranks `labels` for a photo file. Without templates, CLIP's 80 ImageNet templates.
+    pub fn classify(
+        &self,
+        clip: &Clip,
+        path: &Path,
+        labels: &[String],
+        templates: &[String],
+    ) -> Result<Vec<Prediction>> {
+        let templates: Vec<&str> = if templates.is_empty() {
+            imagenet_templates()
+        } else {
+            templates.iter().map(String::as_str).collect()
+        };
+        let zero_shot = ZeroShot::new(clip, labels, &templates)?;
+        let image = self
+            .embed_files(clip, &[path.to_owned()])?
+            .pop()
+            .ok_or_else(|| Error::BadPath {
+                path: path.to_owned(),
+                reason: "no embedding".to_owned(),
+            })?;
+        Ok(zero_shot.classify(&image)?)
+    }
+}

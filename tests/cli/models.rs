@@ -1,0 +1,125 @@
+//! `shoebox embed` and `shoebox classify` with the tiny CLIP checkpoint.
+
+use std::path::PathBuf;
+
+use crate::support::{Sandbox, path_arg};
+
+fn clip_tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clip-tiny")
+}
+
+fn cat() -> PathBuf {
+    shoebox_testkit::fixture_photos().join("cat.jpg")
+}
+
+#[test]
+fn classify_prints_ranked_probabilities() -> anyhow::Result<()> {
+    let sb = Sandbox::new()?;
+    let (model, cat) = (clip_tiny(), cat());
+    let labels = "cat,rocket,cup of coffee,flower,pagoda";
+    let out = sb.run(&[
+        "classify",
+        path_arg(&cat)?,
+        "--labels",
+        labels,
+        "--model-dir",
+        path_arg(&model)?,
+    ])?;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    for (i, line) in lines.iter().enumerate() {
+        assert!(
+            line.ends_with(&format!("ranked {} out of 5 labels", i + 1)),
+            "{line}"
+        );
+    }
+    let json = sb.json(&[
+        "classify",
+        path_arg(&cat)?,
+        "--labels",
+        labels,
+        "--model-dir",
+        path_arg(&model)?,
+        "--json",
+    ])?;
+    let probabilities: Vec<f64> = json
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("not a list"))?
+        .iter()
+        .filter_map(|p| p["probability"].as_f64())
+        .collect();
+    assert_eq!(probabilities.len(), 5);
+    assert!((probabilities.iter().sum::<f64>() - 1.0).abs() < 1e-4);
+    assert!(probabilities.windows(2).all(|w| w[0] >= w[1]), "sorted");
+
+    let err = sb.fail(&[
+        "classify",
+        path_arg(&cat)?,
+        "--labels",
+        "cat",
+        "--template",
+        "a photo",
+        "--model-dir",
+        path_arg(&model)?,
+    ])?;
+    assert!(err.contains("has no {}"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn embed_prints_unit_vectors() -> anyhow::Result<()> {
+    let sb = Sandbox::new()?;
+    let (model, cat) = (clip_tiny(), cat());
+    let args = [
+        "embed",
+        "--image",
+        path_arg(&cat)?,
+        "--text",
+        "a photo of a cat.",
+        "--model-dir",
+        path_arg(&model)?,
+        "--json",
+    ];
+    let rows = sb.json(&args)?;
+    let rows = rows
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("not a list"))?;
+    assert_eq!(rows.len(), 2);
+    for row in rows {
+        assert_eq!(row["dim"], 24);
+        assert_eq!(row["model_id"], "clip-tiny");
+        let v: Vec<f64> = row["vector"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_f64())
+            .collect();
+        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+    }
+    assert_ne!(rows[0]["vector"], rows[1]["vector"]);
+    assert_eq!(
+        sb.json(&args)?.as_array().map(|a| a[0]["vector"].clone()),
+        Some(rows[0]["vector"].clone()),
+        "deterministic"
+    );
+    Ok(())
+}
+
+#[test]
+fn a_missing_model_names_the_fix() -> anyhow::Result<()> {
+    let sb = Sandbox::new()?;
+    let err = sb.fail(&["embed", "--text", "hello"])?;
+    assert!(
+        err.contains("is not installed") && err.contains("--model-dir"),
+        "{err}"
+    );
+    let empty = sb.dir.path().join("empty-model");
+    fs_err::create_dir_all(&empty)?;
+    let err = sb.fail(&["embed", "--text", "hello", "--model-dir", path_arg(&empty)?])?;
+    assert!(
+        err.contains("model file missing") && err.contains("config.json"),
+        "{err}"
+    );
+    Ok(())
+}
