@@ -123,3 +123,67 @@ fn a_missing_model_names_the_fix() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn eval_zero_shot_and_retrieval() -> anyhow::Result<()> {
+    let sb = Sandbox::new()?;
+    let model = clip_tiny();
+    let data = sb.dir.path().join("eval");
+    let photos = shoebox_testkit::fixture_photos();
+    for (label, file) in [
+        ("cat", "cat.jpg"),
+        ("rocket", "rocket.jpg"),
+        ("cup_of_coffee", "coffee.jpg"),
+    ] {
+        fs_err::create_dir_all(data.join(label))?;
+        fs_err::copy(photos.join(file), data.join(label).join(file))?;
+    }
+    let report = sb.json(&[
+        "eval",
+        "zero-shot",
+        path_arg(&data)?,
+        "--model-dir",
+        path_arg(&model)?,
+        "--json",
+    ])?;
+    assert_eq!(report["photos"], 3);
+    let labels: Vec<&str> = report["classes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["label"].as_str())
+        .collect();
+    assert_eq!(labels, ["cat", "cup of coffee", "rocket"]);
+    // With three labels the true label is always within the top five.
+    assert_eq!(report["top5"], 1.0);
+
+    let tsv = data.join("captions.tsv");
+    fs_err::write(
+        &tsv,
+        "cat/cat.jpg\ta cat\nrocket/rocket.jpg\ta rocket\ncat/cat.jpg\ta sleepy cat\n",
+    )?;
+    let report = sb.json(&[
+        "eval",
+        "retrieval",
+        path_arg(&tsv)?,
+        "--model-dir",
+        path_arg(&model)?,
+        "--json",
+    ])?;
+    assert_eq!(
+        (report["images"].as_u64(), report["captions"].as_u64()),
+        (Some(2), Some(3))
+    );
+    assert_eq!(report["text_to_image"][2], 1.0, "R@10 over two images is 1");
+
+    fs_err::write(&tsv, "no tab here\n")?;
+    let err = sb.fail(&[
+        "eval",
+        "retrieval",
+        path_arg(&tsv)?,
+        "--model-dir",
+        path_arg(&model)?,
+    ])?;
+    assert!(err.contains("line 1: expected IMAGE<TAB>CAPTION"), "{err}");
+    Ok(())
+}

@@ -90,6 +90,16 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure a model: zero-shot accuracy or retrieval recall.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Print as JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Manage library roots.
     Roots {
         #[command(subcommand)]
@@ -101,8 +111,25 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct ModelArgs {
     /// A checkpoint folder to load instead of the configured model.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", global = true)]
     pub(crate) model_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum EvalCommand {
+    /// Top-1 / top-5 accuracy over DIR/LABEL/* photos (folder name = label, `_` = space).
+    ZeroShot {
+        /// Folder with one sub-folder per class.
+        dir: PathBuf,
+        /// Prompt templates with {}; default: CLIP's 80 ImageNet templates.
+        #[arg(long = "template")]
+        templates: Vec<String>,
+    },
+    /// Image→text and text→image recall@1/5/10 over `IMAGE<TAB>CAPTION` lines.
+    Retrieval {
+        /// The captions file (image paths relative to it).
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

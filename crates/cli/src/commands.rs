@@ -2,6 +2,7 @@
 
 mod classify;
 mod embed;
+mod eval;
 mod index;
 mod roots;
 mod show;
@@ -25,6 +26,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             model,
             json,
         } => embed::run(&engine, &images, &texts, model.model_dir.as_deref(), json),
+        Command::Eval {
+            command,
+            model,
+            json,
+        } => eval::run(&engine, command, model.model_dir.as_deref(), json),
         Command::Classify {
             image,
             labels,

@@ -4,12 +4,14 @@
 
 mod engine;
 mod error;
+mod eval;
 mod models;
 mod paths;
 mod settings;
 
 pub use engine::Engine;
 pub use error::{Error, Result};
+pub use eval::{ClassReport, RetrievalReport, ZeroShotReport};
 pub use paths::DataDir;
 pub use settings::{ModelSettings, Settings, StorageSettings};
 pub use shoebox_indexer::{
