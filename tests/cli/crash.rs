@@ -83,6 +83,12 @@ fn killed_scan_resumes_and_converges() -> anyhow::Result<()> {
         (PHOTOS, 0, 0),
         "every file recorded exactly once"
     );
+    let partial = sb.data().join("thumbs/.partial");
+    assert_eq!(
+        fs_err::read_dir(&partial)?.count(),
+        0,
+        "half-written thumbnails are cleared"
+    );
     for (id, old) in (1..=kept).zip(before) {
         let now = sb.json(&["show", &id.to_string(), "--json"])?;
         assert_eq!(

@@ -47,8 +47,10 @@ impl<'s, S: MetadataStore> Scanner<'s, S> {
     }
 
     /// Scans `roots` once: new and changed files are read, moves keep their ids, missing
-    /// files are marked gone (except under folders that could not be read).
+    /// files are marked gone (except under folders that could not be read). The caller holds
+    /// the data directory's scan lock.
     pub async fn scan(&self, roots: &[Root], progress: &dyn ScanProgress) -> Result<ScanSummary> {
+        self.thumbs.clear_partial()?;
         let walks = self.walk(roots).await?;
         let mut summary = ScanSummary::default();
         let mut known = Vec::new();

@@ -42,6 +42,25 @@ impl Thumbnailer {
         }
     }
 
+    /// Where files are written before they are renamed into place. A scan killed mid-write
+    /// leaves its partial files here, and the next scan clears them.
+    fn partial_dir(&self) -> PathBuf {
+        self.dir.join(".partial")
+    }
+
+    /// Removes what an interrupted scan left half-written. Call with the scan lock held.
+    pub(crate) fn clear_partial(&self) -> Result<()> {
+        let dir = self.partial_dir();
+        let io = |source| Error::Io {
+            path: dir.clone(),
+            source,
+        };
+        if dir.exists() {
+            fs_err::remove_dir_all(&dir).map_err(io)?;
+        }
+        fs_err::create_dir_all(&dir).map_err(io)
+    }
+
     /// Whether any size is missing for this content.
     pub(crate) fn missing(&self, hash: &ContentHash) -> bool {
         self.sizes
@@ -94,9 +113,11 @@ impl Thumbnailer {
         if let Some(dir) = path.parent() {
             fs_err::create_dir_all(dir).map_err(io)?;
         }
-        // Write beside the target and rename, so a crash never leaves a half-written file.
+        // Write aside and rename, so a crash never leaves a half-written thumbnail in place.
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = path.with_extension(format!("{}-{n}.tmp", std::process::id()));
+        let tmp = self
+            .partial_dir()
+            .join(format!("{}-{n}.jpg", std::process::id()));
         fs_err::write(&tmp, &jpeg).map_err(io)?;
         fs_err::rename(&tmp, path).map_err(io)
     }
