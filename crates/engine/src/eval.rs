@@ -11,9 +11,6 @@ use shoebox_ml::{Clip, ZeroShot, imagenet_templates};
 
 use crate::{Engine, Error, Result};
 
-/// Photos embedded per batch.
-const BATCH: usize = 16;
-
 /// Zero-shot accuracy, overall and per class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ZeroShotReport {
@@ -95,15 +92,13 @@ impl Engine {
                 .filter(|p| p.is_file() && !hidden(p))
                 .collect();
             files.sort();
-            for batch in files.chunks(BATCH) {
-                for image in self.embed_files(clip, batch)? {
-                    let predictions = zero_shot.classify(&image)?;
-                    let rank = predictions
-                        .iter()
-                        .find(|p| p.label == labels[class])
-                        .map_or(usize::MAX, |p| p.rank);
-                    ranks.push((class, rank));
-                }
+            for image in self.embed_files(clip, &files)? {
+                let predictions = zero_shot.classify(&image)?;
+                let rank = predictions
+                    .iter()
+                    .find(|p| p.label == labels[class])
+                    .map_or(usize::MAX, |p| p.rank);
+                ranks.push((class, rank));
             }
         }
         Ok(zero_shot_report(&labels, &ranks))
@@ -131,10 +126,7 @@ impl Engine {
             });
             pairs.push((index, caption.trim().to_owned()));
         }
-        let mut image_embeddings = Vec::with_capacity(images.len());
-        for batch in images.chunks(BATCH) {
-            image_embeddings.extend(self.embed_files(clip, batch)?);
-        }
+        let image_embeddings = self.embed_files(clip, &images)?;
         let captions: Vec<&str> = pairs.iter().map(|(_, c)| c.as_str()).collect();
         let text_embeddings = self.embed_texts(clip, &captions)?;
         let owners: Vec<usize> = pairs.iter().map(|(i, _)| *i).collect();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use shoebox_core::{Embedding, ImageEmbedder, TextEmbedder};
 use shoebox_indexer::load_pixels;
-use shoebox_ml::{Clip, Device, Prediction, ZeroShot, imagenet_templates};
+use shoebox_ml::{Clip, Prediction, ZeroShot, imagenet_templates};
 
 use crate::{Engine, Error, Result};
 
@@ -29,21 +29,27 @@ impl Engine {
         let id = dir
             .file_name()
             .map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
-        Ok(Clip::load(&dir, id, &Device::Cpu)?)
+        let device = shoebox_ml::device(&self.settings().models.device)?;
+        Ok(Clip::load(&dir, id, &device)?)
     }
 
-    /// Embeds photo files (decoded upright, with the indexer's limits).
+    /// Embeds photo files (decoded upright, with the indexer's limits), `models.batch_size`
+    /// per forward pass.
     pub fn embed_files(&self, clip: &Clip, paths: &[PathBuf]) -> Result<Vec<Embedding>> {
-        let images = paths
-            .iter()
-            .map(|path| {
-                load_pixels(path, &self.settings().indexer).map_err(|reason| Error::BadPath {
-                    path: path.clone(),
-                    reason,
+        let mut embeddings = Vec::with_capacity(paths.len());
+        for batch in paths.chunks(self.settings().models.batch_size) {
+            let images = batch
+                .iter()
+                .map(|path| {
+                    load_pixels(path, &self.settings().indexer).map_err(|reason| Error::BadPath {
+                        path: path.clone(),
+                        reason,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(clip.embed_images(&images)?)
+                .collect::<Result<Vec<_>>>()?;
+            embeddings.extend(clip.embed_images(&images)?);
+        }
+        Ok(embeddings)
     }
 
     /// Embeds texts.

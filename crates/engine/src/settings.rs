@@ -36,6 +36,10 @@ pub struct ModelSettings {
     pub dir: PathBuf,
     /// The CLIP checkpoint's folder name.
     pub clip: String,
+    /// `"auto"` (a compiled-in GPU when present) or `"cpu"`.
+    pub device: String,
+    /// Photos per forward pass.
+    pub batch_size: usize,
 }
 
 /// The `[storage]` section.
@@ -110,6 +114,9 @@ impl Settings {
         }
         if !(1..=100).contains(&self.thumbnails.quality) {
             return Err(invalid("thumbnails.quality must be between 1 and 100"));
+        }
+        if self.models.batch_size == 0 {
+            return Err(invalid("models.batch_size must be positive"));
         }
         if self.indexer.max_image_pixels == 0 || self.indexer.max_file_bytes == 0 {
             return Err(invalid(

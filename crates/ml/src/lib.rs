@@ -10,6 +10,7 @@
 
 mod checkpoint;
 mod clip;
+mod device;
 mod error;
 mod preprocess;
 mod resample;
@@ -18,5 +19,6 @@ mod zero_shot;
 
 pub use candle_core::Device;
 pub use clip::Clip;
+pub use device::device;
 pub use error::{Error, Result};
 pub use zero_shot::{Prediction, ZeroShot, imagenet_templates};
