@@ -6,6 +6,7 @@ use exif::experimental::Writer;
 use exif::{Field, In, Rational, Tag, Value};
 
 use crate::Result;
+use crate::images::insert_segment;
 
 /// EXIF fields to write; `None` leaves a field out.
 #[derive(Debug, Clone, Default)]
@@ -98,17 +99,7 @@ pub fn with_exif(jpeg: &[u8], spec: &ExifSpec) -> Result<Vec<u8>> {
     writer.write(&mut tiff, false)?;
     let tiff = tiff.into_inner();
 
-    let body = jpeg
-        .strip_prefix(&[0xFF, 0xD8])
-        .ok_or_else(|| anyhow::anyhow!("not a JPEG"))?;
-    let len = u16::try_from(tiff.len() + 8)?;
-    let mut out = Vec::with_capacity(jpeg.len() + tiff.len() + 10);
-    out.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xE1]);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(b"Exif\0\0");
-    out.extend_from_slice(&tiff);
-    out.extend_from_slice(body);
-    Ok(out)
+    insert_segment(jpeg, 0xE1, &[b"Exif\0\0", &tiff])
 }
 
 /// Degrees, minutes and seconds (to 1/1000 s) as EXIF rationals.

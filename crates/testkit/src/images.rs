@@ -61,14 +61,23 @@ pub fn oriented(upright: &DynamicImage, orientation: u8) -> Result<Vec<u8>> {
 /// The same JPEG pixels with a comment segment after the start marker: different bytes
 /// (and hash), identical image.
 pub fn with_comment(jpeg: &[u8], comment: &str) -> Result<Vec<u8>> {
+    insert_segment(jpeg, 0xFE, &[comment.as_bytes()])
+}
+
+/// Inserts a marker segment (`FF marker`, length, payload parts) right after the JPEG start
+/// marker.
+pub(crate) fn insert_segment(jpeg: &[u8], marker: u8, payload: &[&[u8]]) -> Result<Vec<u8>> {
     let body = jpeg
         .strip_prefix(&[0xFF, 0xD8])
         .ok_or_else(|| anyhow::anyhow!("not a JPEG"))?;
-    let len = u16::try_from(comment.len() + 2)?;
-    let mut out = Vec::with_capacity(jpeg.len() + comment.len() + 4);
-    out.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xFE]);
+    let payload_len: usize = payload.iter().map(|p| p.len()).sum();
+    let len = u16::try_from(payload_len + 2)?;
+    let mut out = Vec::with_capacity(jpeg.len() + payload_len + 4);
+    out.extend_from_slice(&[0xFF, 0xD8, 0xFF, marker]);
     out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(comment.as_bytes());
+    for part in payload {
+        out.extend_from_slice(part);
+    }
     out.extend_from_slice(body);
     Ok(out)
 }
