@@ -1,4 +1,4 @@
-//! `shoebox embed` and `shoebox classify` with the tiny CLIP checkpoint.
+//! `shoebox embed`, `classify`, `eval` and `models` with the tiny CLIP checkpoint.
 
 use std::path::PathBuf;
 
@@ -185,5 +185,109 @@ fn eval_zero_shot_and_retrieval() -> anyhow::Result<()> {
         path_arg(&model)?,
     ])?;
     assert!(err.contains("line 1: expected IMAGE<TAB>CAPTION"), "{err}");
+    Ok(())
+}
+
+/// `shoebox models list | pull | verify` against a fake hub serving the tiny checkpoint.
+#[test]
+fn models_pull_verify_and_use() -> anyhow::Result<()> {
+    use sha2::{Digest, Sha256};
+
+    let sb = Sandbox::new()?;
+    let hub = shoebox_testkit::FakeHub::start()?;
+    let (repo, rev) = ("test/clip-tiny", "89abcdef0123456789abcdef0123456789abcdef");
+    let mut files = String::new();
+    for name in [
+        "config.json",
+        "preprocessor_config.json",
+        "tokenizer.json",
+        "model.safetensors",
+    ] {
+        let bytes = fs_err::read(clip_tiny().join(name))?;
+        let sha: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        files += &format!("{{ name = \"{name}\", sha256 = \"{sha}\" }},\n");
+        hub.put(repo, rev, name, bytes);
+    }
+    let catalog = sb.dir.path().join("catalog.toml");
+    fs_err::write(
+        &catalog,
+        format!(
+            "[[model]]\nname = \"clip-tiny\"\nfamily = \"clip\"\nrepo = \"{repo}\"\n\
+             revision = \"{rev}\"\ndimension = 24\ndescription = \"tiny\"\nfiles = [\n{files}]\n"
+        ),
+    )?;
+    let run = |args: &[&str]| {
+        sb.command(args)
+            .env("SHOEBOX__MODELS__HUB", hub.endpoint())
+            .env("SHOEBOX__MODELS__CATALOG", &catalog)
+            .env("SHOEBOX__MODELS__CLIP", "clip-tiny")
+            .output()
+    };
+    let text = |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+
+    let list = run(&["models", "list"])?;
+    let listing = text(&list);
+    assert!(listing.contains("clip-vit-base-patch32"), "{listing}");
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("clip-tiny") && l.contains("in use, not installed")),
+        "{listing}"
+    );
+    let missing = run(&["embed", "--text", "hello"])?;
+    assert!(!missing.status.success());
+    assert!(
+        err(&missing).contains("shoebox models pull clip-tiny"),
+        "{}",
+        err(&missing)
+    );
+
+    let pulled = run(&["models", "pull"])?;
+    assert!(pulled.status.success(), "{}", err(&pulled));
+    assert!(
+        text(&pulled).contains("model.safetensors"),
+        "{}",
+        text(&pulled)
+    );
+    let verified = run(&["models", "verify"])?;
+    assert!(verified.status.success(), "{}", err(&verified));
+    assert_eq!(
+        text(&verified)
+            .lines()
+            .filter(|l| l.ends_with(" ok"))
+            .count(),
+        4
+    );
+    let embedded = run(&["embed", "--text", "hello", "--json"])?;
+    assert!(embedded.status.success(), "{}", err(&embedded));
+
+    let installed = sb.data().join("models/clip-tiny/tokenizer.json");
+    fs_err::write(&installed, b"{}")?;
+    let broken = run(&["models", "verify"])?;
+    assert!(!broken.status.success());
+    assert!(text(&broken).contains("tokenizer.json") && text(&broken).contains("corrupt"));
+    assert!(
+        err(&broken).contains("shoebox models pull clip-tiny"),
+        "{}",
+        err(&broken)
+    );
+    let repaired = run(&["models", "pull", "clip-tiny"])?;
+    assert!(
+        text(&repaired).contains("tokenizer.json checked and installed"),
+        "{}",
+        text(&repaired)
+    );
+    assert!(run(&["models", "verify", "clip-tiny"])?.status.success());
+
+    let unknown = run(&["models", "pull", "no-such-model"])?;
+    assert!(
+        err(&unknown).contains("unknown model \"no-such-model\""),
+        "{}",
+        err(&unknown)
+    );
     Ok(())
 }

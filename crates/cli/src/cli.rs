@@ -105,6 +105,35 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: RootsCommand,
     },
+    /// List, download and check models.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModelsCommand {
+    /// The models Shoebox knows, whether each is installed, and which is in use.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a model from the hub at its pinned revision, checking every file's SHA-256
+    /// (resumes; skips files already installed).
+    Pull {
+        /// The model's name (default: the one `[models] clip` names).
+        name: Option<String>,
+    },
+    /// Check an installed model's files against their pinned SHA-256.
+    Verify {
+        /// The model's name (default: the one `[models] clip` names).
+        name: Option<String>,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Which model checkpoint to use.

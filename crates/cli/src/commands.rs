@@ -4,6 +4,7 @@ mod classify;
 mod embed;
 mod eval;
 mod index;
+mod models;
 mod roots;
 mod show;
 mod status;
@@ -20,6 +21,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { failures, json } => status::run(&engine, failures, json).await,
         Command::Show { id, json } => show::run(&engine, id, json).await,
         Command::Roots { command } => roots::run(&engine, command).await,
+        Command::Models { command } => models::run(&engine, command),
         Command::Embed {
             images,
             texts,

@@ -1,9 +1,10 @@
-//! A terminal progress bar for scans (indicatif); drawn only when stderr is a terminal.
+//! Terminal progress bars (indicatif) for scans and downloads; drawn only when stderr is a
+//! terminal.
 
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use shoebox_engine::ScanProgress;
+use shoebox_engine::{DownloadProgress, ScanProgress};
 
 pub(crate) struct Bar {
     bar: ProgressBar,
@@ -40,5 +41,49 @@ impl ScanProgress for Bar {
 
     fn advanced(&self, n: u64) {
         self.bar.inc(n);
+    }
+}
+
+/// A bytes progress bar per downloaded file (`shoebox models pull`).
+pub(crate) struct DownloadBar {
+    bar: ProgressBar,
+    hidden: bool,
+}
+
+impl DownloadBar {
+    pub(crate) fn new(hidden: bool) -> Self {
+        Self {
+            bar: ProgressBar::hidden(),
+            hidden,
+        }
+    }
+}
+
+impl DownloadProgress for DownloadBar {
+    fn start(&mut self, file: &str, bytes: u64) {
+        // hf-hub announces a file twice (before and after resuming); keep one bar.
+        if self.bar.length() == Some(bytes) && self.bar.message() == file {
+            return;
+        }
+        self.bar.finish_and_clear();
+        self.bar = if self.hidden {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::new(bytes)
+        };
+        if let Ok(style) = ProgressStyle::with_template(
+            "{msg:24} [{bar:32}] {bytes}/{total_bytes} · {bytes_per_sec} · ETA {eta}",
+        ) {
+            self.bar.set_style(style.progress_chars("=> "));
+        }
+        self.bar.set_message(file.to_owned());
+    }
+
+    fn advance(&mut self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+
+    fn finish(&mut self) {
+        self.bar.finish_and_clear();
     }
 }

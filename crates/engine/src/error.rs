@@ -39,8 +39,9 @@ pub enum Error {
     Model(#[from] shoebox_ml::Error),
     /// The CLIP checkpoint is not where the settings say.
     #[error(
-        "model {name} is not installed in {}: put a checkpoint there (config.json, \
-         model.safetensors, tokenizer.json, preprocessor_config.json) or pass --model-dir DIR",
+        "model {name} is not installed in {}: run `shoebox models pull {name}`, or pass \
+         --model-dir DIR with a checkpoint folder (config.json, model.safetensors, \
+         tokenizer.json, preprocessor_config.json)",
         dir.display()
     )]
     ModelMissing {

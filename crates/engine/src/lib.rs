@@ -2,6 +2,7 @@
 //! store and the indexer together, and offers the operations the CLI (and later the server
 //! and web UI) call. Nothing above this crate touches an adapter directly.
 
+mod catalog;
 mod engine;
 mod error;
 mod eval;
@@ -9,6 +10,7 @@ mod models;
 mod paths;
 mod settings;
 
+pub use catalog::{FileReport, ModelStatus};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use eval::{ClassReport, RetrievalReport, ZeroShotReport};
@@ -17,4 +19,4 @@ pub use settings::{ModelSettings, Settings, StorageSettings};
 pub use shoebox_indexer::{
     IndexerSettings, ScanProgress, ScanSummary, ThumbnailSettings, thumbnail_path,
 };
-pub use shoebox_ml::Prediction;
+pub use shoebox_ml::{DownloadProgress, Family, Prediction};

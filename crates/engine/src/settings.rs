@@ -40,6 +40,10 @@ pub struct ModelSettings {
     pub device: String,
     /// Photos per forward pass.
     pub batch_size: usize,
+    /// Where `shoebox models pull` downloads from (the Hugging Face hub or a mirror).
+    pub hub: String,
+    /// An extra model catalog file (same format as `config/models.toml`); empty for none.
+    pub catalog: PathBuf,
 }
 
 /// The `[storage]` section.

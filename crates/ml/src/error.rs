@@ -40,6 +40,44 @@ pub enum Error {
     /// An image cannot be preprocessed.
     #[error("cannot preprocess image: {0}")]
     Image(String),
+    /// No catalog entry has this name.
+    #[error("unknown model {name:?} (known: {known}; `shoebox models list` shows them)")]
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+        /// The catalog's names.
+        known: String,
+    },
+    /// A download failed.
+    #[error(
+        "cannot download {file} of model {model}: {reason} (run `shoebox models pull {model}` again to resume)"
+    )]
+    Download {
+        /// The model.
+        model: String,
+        /// The file.
+        file: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A downloaded file is not what the catalog pins.
+    #[error(
+        "{file} of model {model} has SHA-256 {actual}, expected {expected}; it was not \
+         installed (run `shoebox models pull {model}` again)"
+    )]
+    Checksum {
+        /// The model.
+        model: String,
+        /// The file.
+        file: String,
+        /// The pinned checksum.
+        expected: String,
+        /// The downloaded file's.
+        actual: String,
+    },
+    /// Reading or writing the models directory failed.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
     /// A tensor operation failed.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

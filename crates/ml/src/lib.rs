@@ -3,22 +3,29 @@
 //!
 //! Today: CLIP ([Radford et al. 2021](https://arxiv.org/abs/2103.00020); checkpoints such as
 //! [openai/clip-vit-base-patch32](https://huggingface.co/openai/clip-vit-base-patch32)) —
-//! image and text towers from candle-transformers, preprocessing that follows the checkpoint's
+//! image and text towers on candle (our own, with packed CPU matrix products), preprocessing that follows the checkpoint's
 //! `preprocessor_config.json`, and the checkpoint's own tokenizer. Outputs are L2-normalised
 //! [`shoebox_core::Embedding`]s; [`ZeroShot`] classifies with prompt ensembles. Parity with the reference implementation is tested against
 //! fixtures made by `tests/fixtures/gen_clip.py`.
 
+mod catalog;
 mod checkpoint;
 mod clip;
 mod device;
+mod download;
 mod error;
+mod kernels;
+mod nn;
 mod preprocess;
 mod resample;
+mod siglip;
 mod tokenize;
 mod zero_shot;
 
 pub use candle_core::Device;
+pub use catalog::{Catalog, Family, FileSpec, ModelSpec};
 pub use clip::Clip;
 pub use device::device;
+pub use download::{DownloadProgress, FileState, Hub, pull, verify};
 pub use error::{Error, Result};
 pub use zero_shot::{Prediction, ZeroShot, imagenet_templates};

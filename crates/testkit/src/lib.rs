@@ -1,13 +1,15 @@
 //! Test fixtures for Shoebox: generated photos (JPEG, PNG), EXIF written into copies of real
-//! photos, bad files of every kind, and the shared fixture photos. Used by tests and benches
+//! photos, bad files of every kind, the shared fixture photos, and a fake model hub. Used by tests and benches
 //! only; never by a product path.
 
 mod exif;
+mod hub;
 mod images;
 
 use std::path::{Path, PathBuf};
 
 pub use exif::{ExifSpec, with_exif};
+pub use hub::FakeHub;
 pub use images::{jpeg, oriented, png, textured, with_comment};
 
 /// Result for fixture helpers.

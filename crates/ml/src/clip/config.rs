@@ -1,20 +1,15 @@
-//! CLIP's `config.json` (the Hugging Face `CLIPConfig`) read into candle's configuration.
-//! candle-transformers only has ViT-B/32 presets, so every variant is read from the file;
-//! missing keys take the reference implementation's defaults.
+//! CLIP's `config.json` (the Hugging Face `CLIPConfig`). Every variant (ViT-B/32, B/16, L/14,
+//! …) is read from the file; missing keys take the reference implementation's defaults.
 
-use candle_transformers::models::clip::ClipConfig;
-use candle_transformers::models::clip::text_model::{Activation, ClipTextConfig};
-use candle_transformers::models::clip::vision_model::ClipVisionConfig;
 use serde::Deserialize;
 
+use crate::nn::{Activation, EncoderConfig};
 use crate::{Error, Result};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct HfClipConfig {
     text_config: HfText,
     vision_config: HfVision,
-    #[serde(default = "default_logit_scale")]
-    logit_scale_init_value: f32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,48 +76,42 @@ fn eps() -> f64 {
 fn quick_gelu() -> String {
     "quick_gelu".to_owned()
 }
-fn default_logit_scale() -> f32 {
-    2.6592
-}
 
-/// What the Shoebox side needs beyond candle's configuration.
+/// The towers' shapes, checked.
 #[derive(Debug, Clone)]
 pub(crate) struct Parsed {
-    pub(crate) candle: ClipConfig,
-    /// The text context length (77 for CLIP).
+    pub(crate) text: TextConfig,
+    pub(crate) vision: VisionConfig,
+    /// The shared embedding width.
+    pub(crate) projection_dim: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TextConfig {
+    pub(crate) encoder: EncoderConfig,
+    pub(crate) vocab_size: usize,
+    /// The context length (77 for CLIP).
     pub(crate) context_length: usize,
     /// The end-of-text token, whose position pools the text tower.
     pub(crate) eos_token_id: u32,
 }
 
+#[derive(Debug, Clone)]
+pub(crate) struct VisionConfig {
+    pub(crate) encoder: EncoderConfig,
+    pub(crate) channels: usize,
+    pub(crate) image_size: usize,
+    pub(crate) patch_size: usize,
+}
+
 impl HfClipConfig {
     pub(crate) fn parse(self) -> Result<Parsed> {
         let (t, v) = (&self.text_config, &self.vision_config);
-        for act in [&t.hidden_act, &v.hidden_act] {
-            if act != "quick_gelu" {
-                return Err(Error::Unsupported(format!(
-                    "activation {act:?} (only quick_gelu)"
-                )));
-            }
-        }
-        for e in [t.layer_norm_eps, v.layer_norm_eps] {
-            if (e - 1e-5).abs() > 1e-12 {
-                return Err(Error::Unsupported(format!(
-                    "layer_norm_eps {e} (only 1e-5)"
-                )));
-            }
-        }
         if t.projection_dim != v.projection_dim {
             return Err(Error::Unsupported(format!(
                 "text projection {} differs from vision projection {}",
                 t.projection_dim, v.projection_dim
             )));
-        }
-        if t.hidden_size % t.num_attention_heads != 0 || v.hidden_size % v.num_attention_heads != 0
-        {
-            return Err(Error::Unsupported(
-                "hidden size not divisible by the number of heads".to_owned(),
-            ));
         }
         if v.patch_size == 0 || v.image_size % v.patch_size != 0 {
             return Err(Error::Unsupported(format!(
@@ -130,36 +119,58 @@ impl HfClipConfig {
                 v.image_size, v.patch_size
             )));
         }
-        let candle = ClipConfig {
-            text_config: ClipTextConfig {
+        Ok(Parsed {
+            text: TextConfig {
+                encoder: encoder_config(
+                    t.hidden_size,
+                    t.intermediate_size,
+                    t.num_hidden_layers,
+                    t.num_attention_heads,
+                    t.layer_norm_eps,
+                    &t.hidden_act,
+                )?,
                 vocab_size: t.vocab_size,
-                embed_dim: t.hidden_size,
-                activation: Activation::QuickGelu,
-                intermediate_size: t.intermediate_size,
-                max_position_embeddings: t.max_position_embeddings,
-                pad_with: None,
-                num_hidden_layers: t.num_hidden_layers,
-                num_attention_heads: t.num_attention_heads,
-                projection_dim: t.projection_dim,
+                context_length: t.max_position_embeddings,
+                eos_token_id: t.eos_token_id,
             },
-            vision_config: ClipVisionConfig {
-                embed_dim: v.hidden_size,
-                activation: Activation::QuickGelu,
-                intermediate_size: v.intermediate_size,
-                num_hidden_layers: v.num_hidden_layers,
-                num_attention_heads: v.num_attention_heads,
-                projection_dim: v.projection_dim,
-                num_channels: v.num_channels,
+            vision: VisionConfig {
+                encoder: encoder_config(
+                    v.hidden_size,
+                    v.intermediate_size,
+                    v.num_hidden_layers,
+                    v.num_attention_heads,
+                    v.layer_norm_eps,
+                    &v.hidden_act,
+                )?,
+                channels: v.num_channels,
                 image_size: v.image_size,
                 patch_size: v.patch_size,
             },
-            logit_scale_init_value: self.logit_scale_init_value,
-            image_size: v.image_size,
-        };
-        Ok(Parsed {
-            candle,
-            context_length: t.max_position_embeddings,
-            eos_token_id: t.eos_token_id,
+            projection_dim: v.projection_dim,
         })
     }
+}
+
+/// One tower's encoder shape, checked.
+pub(crate) fn encoder_config(
+    hidden: usize,
+    intermediate: usize,
+    layers: usize,
+    heads: usize,
+    eps: f64,
+    act: &str,
+) -> Result<EncoderConfig> {
+    if heads == 0 || hidden % heads != 0 {
+        return Err(Error::Unsupported(format!(
+            "hidden size {hidden} is not divisible into {heads} heads"
+        )));
+    }
+    Ok(EncoderConfig {
+        hidden,
+        intermediate,
+        layers,
+        heads,
+        eps,
+        activation: Activation::parse(act)?,
+    })
 }

@@ -1,7 +1,9 @@
-//! Model tests against reference fixtures made by `tests/fixtures/gen_clip.py`.
+//! Model tests against reference fixtures made by `tests/fixtures/gen_clip.py` and
+//! `gen_siglip.py`.
 
 mod clip_errors;
-mod clip_parity;
+mod parity;
+mod pull;
 mod tokenizer_parity;
 mod zero_shot;
 
@@ -10,4 +12,10 @@ use std::path::PathBuf;
 /// The tiny random-weight CLIP checkpoint and its reference outputs.
 pub(crate) fn clip_tiny() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clip-tiny")
+}
+
+/// The tiny random-weight SigLIP checkpoint and its reference outputs
+/// (`tests/fixtures/gen_siglip.py`).
+pub(crate) fn siglip_tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/siglip-tiny")
 }

@@ -1,10 +1,13 @@
-//! Tokenizer parity with transformers' CLIP tokenizer on the real BPE vocabulary: 1,200
-//! strings with unicode, emoji, odd whitespace, empty and very long ones (truncated to 77).
+//! Tokenizer parity with transformers on 1,200 strings with unicode, emoji, odd whitespace,
+//! punctuation, empty and very long ones: CLIP's tokenizer on the real BPE vocabulary
+//! (truncated to 77), and SigLIP's (lower-casing, punctuation removal, SentencePiece; 64).
 
 use serde::Deserialize;
 use shoebox_ml::{Clip, Device};
 
-use crate::clip_tiny;
+use std::path::Path;
+
+use crate::{clip_tiny, siglip_tiny};
 
 #[derive(Deserialize)]
 struct Case {
@@ -13,14 +16,22 @@ struct Case {
 }
 
 #[test]
-fn ids_match_the_reference_on_every_case() -> anyhow::Result<()> {
-    let dir = clip_tiny();
-    let clip = Clip::load(&dir, "clip-tiny", &Device::Cpu)?;
+fn clip_ids_match_the_reference_on_every_case() -> anyhow::Result<()> {
+    check(&clip_tiny(), 77)
+}
+
+#[test]
+fn siglip_ids_match_the_reference_on_every_case() -> anyhow::Result<()> {
+    check(&siglip_tiny(), 64)
+}
+
+fn check(dir: &Path, context: usize) -> anyhow::Result<()> {
+    let clip = Clip::load(dir, "tiny", &Device::Cpu)?;
     let cases: Vec<Case> =
         serde_json::from_str(&fs_err::read_to_string(dir.join("tokenizer-cases.json"))?)?;
     assert!(cases.len() >= 1000);
     assert!(
-        cases.iter().any(|c| c.ids.len() == 77),
+        cases.iter().any(|c| c.ids.len() == context),
         "some cases are truncated"
     );
     let mismatches: Vec<String> = cases

@@ -1,0 +1,50 @@
+//! CLIP's text tower (`text_model` + `text_projection`): tokens → causal encoder → final norm
+//! at the end-of-text token → projection.
+
+use candle_core::{IndexOp, Result, Tensor};
+use candle_nn::{Embedding, LayerNorm, Module, VarBuilder};
+
+use super::config::TextConfig;
+use crate::nn::{Encoder, Linear};
+
+#[derive(Debug, Clone)]
+pub(crate) struct TextTower {
+    tokens: Embedding,
+    positions: Tensor,
+    encoder: Encoder,
+    final_norm: LayerNorm,
+    projection: Linear,
+}
+
+impl TextTower {
+    pub(crate) fn load(vb: &VarBuilder, c: &TextConfig, projection_dim: usize) -> Result<Self> {
+        let d = c.encoder.hidden;
+        let tower = vb.pp("text_model");
+        let emb = tower.pp("embeddings");
+        Ok(Self {
+            tokens: candle_nn::embedding(c.vocab_size, d, emb.pp("token_embedding"))?,
+            positions: emb.get((c.context_length, d), "position_embedding.weight")?,
+            encoder: Encoder::load(&tower.pp("encoder"), &c.encoder)?,
+            final_norm: candle_nn::layer_norm(d, c.encoder.eps, tower.pp("final_layer_norm"))?,
+            projection: Linear::load(&vb.pp("text_projection"), d, projection_dim, false)?,
+        })
+    }
+
+    /// `ids`: `[B, S]` (u32), each row padded after its end; `pool[i]`: the position of row
+    /// i's end-of-text token. Causal attention means padding after it changes nothing.
+    pub(crate) fn forward(&self, ids: &Tensor, pool: &[usize]) -> Result<Tensor> {
+        let (_, s) = ids.dims2()?;
+        let x = self
+            .tokens
+            .forward(ids)?
+            .broadcast_add(&self.positions.narrow(0, 0, s)?)?;
+        let encoded = self.encoder.forward(&x, true)?;
+        let pooled = pool
+            .iter()
+            .enumerate()
+            .map(|(row, &at)| encoded.i((row, at)))
+            .collect::<Result<Vec<_>>>()?;
+        let pooled = self.final_norm.forward(&Tensor::stack(&pooled, 0)?)?;
+        self.projection.forward(&pooled)
+    }
+}

@@ -1,0 +1,16 @@
+//! The layers our transformer towers are built from: a linear layer that runs on the packed
+//! CPU kernel when it can, and the pre-norm encoder shared by CLIP and SigLIP.
+
+mod activation;
+mod attention;
+mod encoder;
+mod linear;
+mod mlp;
+mod patches;
+
+pub(crate) use activation::Activation;
+pub(crate) use attention::attend;
+pub(crate) use encoder::{Encoder, EncoderConfig};
+pub(crate) use linear::Linear;
+pub(crate) use mlp::Mlp;
+pub(crate) use patches::PatchEmbedding;

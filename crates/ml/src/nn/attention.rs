@@ -1,0 +1,79 @@
+//! Multi-head self-attention with the query, key and value projections fused into one matrix
+//! product (names as in Hugging Face's CLIP and SigLIP: `self_attn.{q,k,v,out}_proj`).
+
+use candle_core::{DType, Device, IndexOp, Result, Tensor};
+use candle_nn::VarBuilder;
+
+use super::Linear;
+use crate::kernels::attention::SelfAttention;
+use crate::kernels::sgemm;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Attention {
+    qkv: Linear,
+    out: Linear,
+    heads: usize,
+    scale: f64,
+}
+
+impl Attention {
+    pub(crate) fn load(vb: &VarBuilder, hidden: usize, heads: usize) -> Result<Self> {
+        let proj = |name: &str| Linear::load(&vb.pp(name), hidden, hidden, true);
+        let qkv = Linear::concat(&[proj("q_proj")?, proj("k_proj")?, proj("v_proj")?])?;
+        Ok(Self {
+            qkv,
+            out: proj("out_proj")?,
+            heads,
+            scale: ((hidden / heads) as f64).powf(-0.5),
+        })
+    }
+
+    /// `x`: `[B, S, D]`; with `causal`, position i attends only to positions ≤ i.
+    pub(crate) fn forward(&self, x: &Tensor, causal: bool) -> Result<Tensor> {
+        let qkv = self.qkv.forward(x)?;
+        if qkv.device().is_cpu() && qkv.dtype() == DType::F32 && sgemm::supported() {
+            let op = SelfAttention {
+                heads: self.heads,
+                scale: self.scale as f32,
+                causal,
+            };
+            return self.out.forward(&qkv.contiguous()?.apply_op1_no_bwd(&op)?);
+        }
+        let (b, s, d) = x.dims3()?;
+        let head_dim = d / self.heads;
+        let qkv = qkv
+            .reshape((b, s, 3, self.heads, head_dim))?
+            .permute((2, 0, 3, 1, 4))?
+            .contiguous()?;
+        let q = (qkv.i(0)? * self.scale)?;
+        let mask = if causal {
+            Some(causal_mask(s, x.device())?)
+        } else {
+            None
+        };
+        self.out
+            .forward(&attend(&q, &qkv.i(1)?, &qkv.i(2)?, mask.as_ref())?)
+    }
+}
+
+/// `[S, S]`: 0 on and below the diagonal, −∞ above.
+fn causal_mask(s: usize, device: &Device) -> Result<Tensor> {
+    let mask: Vec<f32> = (0..s)
+        .flat_map(|i| (0..s).map(move |j| if j > i { f32::NEG_INFINITY } else { 0.0 }))
+        .collect();
+    Tensor::from_vec(mask, (s, s), device)
+}
+
+/// Scaled queries `[B or 1, H, Sq, d]` against keys and values `[B, H, S, d]`, with `mask`
+/// added to the scores: the heads' outputs side by side, `[B, Sq, H·d]`.
+pub(crate) fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    let (b, h, _, d) = k.dims4()?;
+    let scores = q.broadcast_matmul(&k.t()?)?;
+    let scores = match mask {
+        Some(mask) => scores.broadcast_add(mask)?,
+        None => scores,
+    };
+    let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+    let sq = probs.dim(2)?;
+    probs.matmul(v)?.transpose(1, 2)?.reshape((b, sq, h * d))
+}

@@ -1,0 +1,112 @@
+//! A linear layer, `y = x · Wᵀ + b`: on CPUs with AVX2 and FMA through [`sgemm`] with the
+//! weights packed at load time; elsewhere (other CPUs, GPUs) through candle's matmul.
+
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
+use candle_nn::VarBuilder;
+
+use crate::kernels::sgemm::{self, PackedWeights};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Linear {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    packed: Option<Packed>,
+}
+
+/// The CPU form of the same layer.
+#[derive(Debug, Clone)]
+struct Packed {
+    weights: PackedWeights,
+    bias: Option<Vec<f32>>,
+}
+
+impl Linear {
+    /// `prefix.weight` (`[out, in]`) and, when `bias`, `prefix.bias`.
+    pub(crate) fn load(vb: &VarBuilder, in_dim: usize, out_dim: usize, bias: bool) -> Result<Self> {
+        let weight = vb.get((out_dim, in_dim), "weight")?;
+        let bias = if bias {
+            Some(vb.get(out_dim, "bias")?)
+        } else {
+            None
+        };
+        Self::from_parts(weight, bias)
+    }
+
+    /// One layer computing `parts` side by side (e.g. the query, key and value projections),
+    /// so their inputs are read once.
+    pub(crate) fn concat(parts: &[Self]) -> Result<Self> {
+        let weights: Vec<&Tensor> = parts.iter().map(|p| &p.weight).collect();
+        let biases: Option<Vec<&Tensor>> = parts.iter().map(|p| p.bias.as_ref()).collect();
+        let bias = match biases {
+            Some(b) => Some(Tensor::cat(&b, 0)?),
+            None => None,
+        };
+        Self::from_parts(Tensor::cat(&weights, 0)?, bias)
+    }
+
+    /// A layer from its weight (`[out, in]`) and bias (`[out]`).
+    pub(crate) fn from_parts(weight: Tensor, bias: Option<Tensor>) -> Result<Self> {
+        let packed = if weight.device().is_cpu() && weight.dtype() == DType::F32 {
+            let (out_dim, in_dim) = weight.dims2()?;
+            let data = weight.flatten_all()?.to_vec1::<f32>()?;
+            match PackedWeights::new(&data, out_dim, in_dim) {
+                Some(weights) => Some(Packed {
+                    weights,
+                    bias: bias.as_ref().map(Tensor::to_vec1::<f32>).transpose()?,
+                }),
+                None => None,
+            }
+        } else {
+            None
+        };
+        Ok(Self {
+            weight,
+            bias,
+            packed,
+        })
+    }
+
+    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        if let Some(packed) = &self.packed
+            && x.device().is_cpu()
+            && x.dtype() == DType::F32
+        {
+            return x.contiguous()?.apply_op1_no_bwd(packed);
+        }
+        let y = x.broadcast_matmul(&self.weight.t()?)?;
+        match &self.bias {
+            Some(b) => y.broadcast_add(b),
+            None => Ok(y),
+        }
+    }
+}
+
+impl CustomOp1 for Packed {
+    fn name(&self) -> &'static str {
+        "packed-linear"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let CpuStorage::F32(data) = storage else {
+            candle_core::bail!("packed-linear: expected f32 input");
+        };
+        let dims = layout.dims();
+        let k = dims.last().copied().unwrap_or(0);
+        if k != self.weights.k() {
+            candle_core::bail!(
+                "packed-linear: input width {k}, weights take {}",
+                self.weights.k()
+            );
+        }
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("packed-linear: input is not contiguous");
+        };
+        let m = (end - start) / k;
+        let y = sgemm::matmul(&data[start..end], m, &self.weights, self.bias.as_deref());
+        let mut out_dims = dims.to_vec();
+        if let Some(last) = out_dims.last_mut() {
+            *last = self.weights.n();
+        }
+        Ok((CpuStorage::F32(y), Shape::from(out_dims)))
+    }
+}

@@ -1,0 +1,34 @@
+//! The two-layer MLP of transformer blocks (`mlp.fc1`, activation, `mlp.fc2`).
+
+use candle_core::{Result, Tensor};
+use candle_nn::VarBuilder;
+
+use super::{Activation, Linear};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Mlp {
+    fc1: Linear,
+    fc2: Linear,
+    activation: Activation,
+}
+
+impl Mlp {
+    /// The layers under `vb` (the `mlp` prefix).
+    pub(crate) fn load(
+        vb: &VarBuilder,
+        hidden: usize,
+        intermediate: usize,
+        activation: Activation,
+    ) -> Result<Self> {
+        Ok(Self {
+            fc1: Linear::load(&vb.pp("fc1"), hidden, intermediate, true)?,
+            fc2: Linear::load(&vb.pp("fc2"), intermediate, hidden, true)?,
+            activation,
+        })
+    }
+
+    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.fc2
+            .forward(&self.activation.forward(&self.fc1.forward(x)?)?)
+    }
+}
