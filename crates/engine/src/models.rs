@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use shoebox_core::{Embedding, ImageEmbedder, TextEmbedder};
+use shoebox_core::{Embedding, ImageEmbedder};
 use shoebox_indexer::load_pixels;
 use shoebox_ml::{Clip, Prediction, ZeroShot, imagenet_templates};
 

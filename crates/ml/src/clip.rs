@@ -83,10 +83,14 @@ impl Clip {
                 let parsed = checkpoint.json::<HfClipConfig>("config.json")?.parse()?;
                 let tokenizer = TextTokenizer::load(&checkpoint, parsed.text.context_length)?;
                 let towers = Towers::Clip {
-                    vision: VisionTower::load(&vb, &parsed.vision, parsed.projection_dim)
-                        .map_err(mismatch)?,
-                    text: TextTower::load(&vb, &parsed.text, parsed.projection_dim)
-                        .map_err(mismatch)?,
+                    vision: Box::new(
+                        VisionTower::load(&vb, &parsed.vision, parsed.projection_dim)
+                            .map_err(mismatch)?,
+                    ),
+                    text: Box::new(
+                        TextTower::load(&vb, &parsed.text, parsed.projection_dim)
+                            .map_err(mismatch)?,
+                    ),
                     eos: parsed.text.eos_token_id,
                 };
                 (towers, tokenizer, 0.0)
@@ -95,8 +99,8 @@ impl Clip {
                 let (text, vision) = checkpoint.json::<HfSiglipConfig>("config.json")?.parse()?;
                 let tokenizer = TextTokenizer::load(&checkpoint, text.context_length)?;
                 let towers = Towers::Siglip {
-                    vision: siglip::VisionTower::load(&vb, &vision).map_err(mismatch)?,
-                    text: siglip::TextTower::load(&vb, &text).map_err(mismatch)?,
+                    vision: Box::new(siglip::VisionTower::load(&vb, &vision).map_err(mismatch)?),
+                    text: Box::new(siglip::TextTower::load(&vb, &text).map_err(mismatch)?),
                     context: text.context_length,
                     pad: text.pad_token_id,
                 };

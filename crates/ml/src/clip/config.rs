@@ -160,7 +160,7 @@ pub(crate) fn encoder_config(
     eps: f64,
     act: &str,
 ) -> Result<EncoderConfig> {
-    if heads == 0 || hidden % heads != 0 {
+    if heads == 0 || !hidden.is_multiple_of(heads) {
         return Err(Error::Unsupported(format!(
             "hidden size {hidden} is not divisible into {heads} heads"
         )));

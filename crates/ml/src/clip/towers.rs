@@ -11,14 +11,14 @@ use crate::{Error, Result, siglip};
 #[derive(Debug)]
 pub(crate) enum Towers {
     Clip {
-        vision: VisionTower,
-        text: TextTower,
+        vision: Box<VisionTower>,
+        text: Box<TextTower>,
         /// The end-of-text token, where the text tower pools.
         eos: u32,
     },
     Siglip {
-        vision: siglip::VisionTower,
-        text: siglip::TextTower,
+        vision: Box<siglip::VisionTower>,
+        text: Box<siglip::TextTower>,
         /// Every text is padded to this length with `pad`.
         context: usize,
         pad: u32,

@@ -1,6 +1,7 @@
 //! The activations of the encoders' MLPs, read from `hidden_act` in `config.json`.
 
 use candle_core::{Result, Tensor};
+use rayon::prelude::*;
 
 use crate::{Error, Result as MlResult};
 
@@ -28,5 +29,19 @@ impl Activation {
             Self::QuickGelu => x * candle_nn::ops::sigmoid(&(x * 1.702)?)?,
             Self::GeluTanh => x.gelu(),
         }
+    }
+
+    /// The same function applied to every value in place (candle's formulas).
+    pub(crate) fn apply_in_place(self, values: &mut [f32]) {
+        let f = match self {
+            Self::QuickGelu => |v: f32| v / (1.0 + (-1.702 * v).exp()),
+            Self::GeluTanh => |v: f32| {
+                const SQRT_TWO_OVER_PI: f32 = 0.797_884_6;
+                0.5 * v * (1.0 + (SQRT_TWO_OVER_PI * v * (1.0 + 0.044_715 * v * v)).tanh())
+            },
+        };
+        values
+            .par_chunks_mut(1 << 14)
+            .for_each(|chunk| chunk.iter_mut().for_each(|v| *v = f(*v)));
     }
 }

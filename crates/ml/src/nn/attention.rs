@@ -39,15 +39,20 @@ impl Attention {
             };
             return self.out.forward(&qkv.contiguous()?.apply_op1_no_bwd(&op)?);
         }
-        let (b, s, d) = x.dims3()?;
-        let head_dim = d / self.heads;
+        self.attend_tensors(&qkv, causal)
+    }
+
+    /// The same with tensor operations (any device): `qkv` is `[B, S, 3·D]`.
+    fn attend_tensors(&self, qkv: &Tensor, causal: bool) -> Result<Tensor> {
+        let (b, s, d3) = qkv.dims3()?;
+        let head_dim = d3 / 3 / self.heads;
         let qkv = qkv
             .reshape((b, s, 3, self.heads, head_dim))?
             .permute((2, 0, 3, 1, 4))?
             .contiguous()?;
         let q = (qkv.i(0)? * self.scale)?;
         let mask = if causal {
-            Some(causal_mask(s, x.device())?)
+            Some(causal_mask(s, qkv.device())?)
         } else {
             None
         };
@@ -76,4 +81,47 @@ pub(crate) fn attend(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) 
     let probs = candle_nn::ops::softmax_last_dim(&scores)?;
     let sq = probs.dim(2)?;
     probs.matmul(v)?.transpose(1, 2)?.reshape((b, sq, h * d))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use candle_core::{DType, Device, Tensor};
+    use candle_nn::VarBuilder;
+
+    use super::*;
+
+    #[test]
+    fn the_cpu_kernel_matches_the_tensor_form() -> Result<()> {
+        if !sgemm::supported() {
+            return Ok(());
+        }
+        let (d, heads) = (24, 3);
+        let mut tensors = HashMap::new();
+        for name in ["q_proj", "k_proj", "v_proj", "out_proj"] {
+            tensors.insert(
+                format!("{name}.weight"),
+                Tensor::randn(0f32, 0.5, (d, d), &Device::Cpu)?,
+            );
+            tensors.insert(
+                format!("{name}.bias"),
+                Tensor::randn(0f32, 0.5, d, &Device::Cpu)?,
+            );
+        }
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
+        let attention = Attention::load(&vb, d, heads)?;
+        let x = Tensor::randn(0f32, 1.0, (2, 7, d), &Device::Cpu)?;
+        for causal in [false, true] {
+            let kernel = attention.forward(&x, causal)?;
+            let tensors = attention.attend_tensors(&attention.qkv.forward(&x)?, causal)?;
+            let diff = (kernel - tensors)?
+                .abs()?
+                .flatten_all()?
+                .max(0)?
+                .to_scalar::<f32>()?;
+            assert!(diff < 1e-4, "causal {causal}: differs by {diff}");
+        }
+        Ok(())
+    }
 }

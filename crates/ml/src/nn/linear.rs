@@ -4,6 +4,7 @@
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
 
+use super::Activation;
 use crate::kernels::sgemm::{self, PackedWeights};
 
 #[derive(Debug, Clone)]
@@ -67,21 +68,43 @@ impl Linear {
     }
 
     pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.apply(x, None)
+    }
+
+    /// `activation(x · Wᵀ + b)`; on the packed path the activation runs in place on the
+    /// product instead of as three more tensors.
+    pub(crate) fn forward_activated(&self, x: &Tensor, activation: Activation) -> Result<Tensor> {
+        self.apply(x, Some(activation))
+    }
+
+    fn apply(&self, x: &Tensor, activation: Option<Activation>) -> Result<Tensor> {
         if let Some(packed) = &self.packed
             && x.device().is_cpu()
             && x.dtype() == DType::F32
         {
-            return x.contiguous()?.apply_op1_no_bwd(packed);
+            return x
+                .contiguous()?
+                .apply_op1_no_bwd(&PackedOp { packed, activation });
         }
         let y = x.broadcast_matmul(&self.weight.t()?)?;
-        match &self.bias {
-            Some(b) => y.broadcast_add(b),
+        let y = match &self.bias {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        };
+        match activation {
+            Some(activation) => activation.forward(&y),
             None => Ok(y),
         }
     }
 }
 
-impl CustomOp1 for Packed {
+/// One call of the packed layer.
+struct PackedOp<'a> {
+    packed: &'a Packed,
+    activation: Option<Activation>,
+}
+
+impl CustomOp1 for PackedOp<'_> {
     fn name(&self) -> &'static str {
         "packed-linear"
     }
@@ -90,23 +113,59 @@ impl CustomOp1 for Packed {
         let CpuStorage::F32(data) = storage else {
             candle_core::bail!("packed-linear: expected f32 input");
         };
+        let weights = &self.packed.weights;
         let dims = layout.dims();
         let k = dims.last().copied().unwrap_or(0);
-        if k != self.weights.k() {
+        if k != weights.k() {
             candle_core::bail!(
                 "packed-linear: input width {k}, weights take {}",
-                self.weights.k()
+                weights.k()
             );
         }
         let Some((start, end)) = layout.contiguous_offsets() else {
             candle_core::bail!("packed-linear: input is not contiguous");
         };
         let m = (end - start) / k;
-        let y = sgemm::matmul(&data[start..end], m, &self.weights, self.bias.as_deref());
+        let mut y = sgemm::matmul(&data[start..end], m, weights, self.packed.bias.as_deref());
+        if let Some(activation) = self.activation {
+            activation.apply_in_place(&mut y);
+        }
         let mut out_dims = dims.to_vec();
         if let Some(last) = out_dims.last_mut() {
-            *last = self.weights.n();
+            *last = weights.n();
         }
         Ok((CpuStorage::F32(y), Shape::from(out_dims)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use candle_core::{Device, Tensor};
+
+    use super::*;
+
+    #[test]
+    fn the_packed_path_matches_candles_matmul_with_each_activation() -> Result<()> {
+        let weight = Tensor::randn(0f32, 1.0, (37, 19), &Device::Cpu)?;
+        let bias = Tensor::randn(0f32, 1.0, 37, &Device::Cpu)?;
+        let packed = Linear::from_parts(weight.clone(), Some(bias.clone()))?;
+        let plain = Linear {
+            weight,
+            bias: Some(bias),
+            packed: None,
+        };
+        let x = Tensor::randn(0f32, 1.0, (3, 5, 19), &Device::Cpu)?;
+        for activation in [
+            None,
+            Some(Activation::QuickGelu),
+            Some(Activation::GeluTanh),
+        ] {
+            let a = packed.apply(&x, activation)?;
+            let b = plain.apply(&x, activation)?;
+            assert_eq!(a.dims(), &[3, 5, 37]);
+            let diff = (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
+            assert!(diff < 1e-4, "{activation:?}: differs by {diff}");
+        }
+        Ok(())
     }
 }

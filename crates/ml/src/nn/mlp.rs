@@ -29,6 +29,6 @@ impl Mlp {
 
     pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.fc2
-            .forward(&self.activation.forward(&self.fc1.forward(x)?)?)
+            .forward(&self.fc1.forward_activated(x, self.activation)?)
     }
 }
