@@ -1,0 +1,332 @@
+//! [`VectorIndex`]: HNSW over a [`Slab`], with tombstones, filters and exact rescoring.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use hnsw_rs::prelude::{DataId, Hnsw};
+use shoebox_core::PhotoId;
+
+use crate::distance::{UnitDot, dot, norm};
+use crate::slab::Slab;
+use crate::{Error, Result};
+
+/// Largest layer count hnsw_rs supports; the graph uses what the data needs.
+const MAX_LAYERS: usize = 16;
+/// How far from 1 a stored or query vector's norm may be.
+const NORM_TOLERANCE: f32 = 1e-2;
+
+/// Graph and search settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct IndexParams {
+    /// Neighbours per node (HNSW `M`).
+    pub max_connections: usize,
+    /// Candidate list size while building.
+    pub ef_construction: usize,
+    /// Candidate list size while searching (at least `k`).
+    pub ef_search: usize,
+    /// Below this many candidates (live photos, or photos a filter allows) a search scans
+    /// exactly instead of walking the graph.
+    pub exact_below: usize,
+    /// Compaction is due once tombstones exceed this fraction of live photos.
+    pub compact_ratio: f32,
+}
+
+impl Default for IndexParams {
+    fn default() -> Self {
+        Self {
+            max_connections: 24,
+            ef_construction: 200,
+            ef_search: 96,
+            exact_below: 4096,
+            compact_ratio: 0.25,
+        }
+    }
+}
+
+/// Which photos a search may return.
+#[derive(Debug, Clone, Copy)]
+pub enum Filter<'a> {
+    /// Every photo in the index.
+    All,
+    /// Only these.
+    Only(&'a HashSet<PhotoId>),
+}
+
+impl Filter<'_> {
+    fn allows(&self, photo: PhotoId) -> bool {
+        match self {
+            Self::All => true,
+            Self::Only(ids) => ids.contains(&photo),
+        }
+    }
+}
+
+/// A photo and its cosine similarity to the query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Hit {
+    /// The photo.
+    pub photo: PhotoId,
+    /// Cosine similarity in `[-1, 1]`, computed exactly from the stored vector.
+    pub score: f32,
+}
+
+/// The vectors of one model, searchable by cosine similarity.
+pub struct VectorIndex {
+    model_id: String,
+    params: IndexParams,
+    slab: Slab,
+    graph: Hnsw<'static, f32, UnitDot>,
+}
+
+impl fmt::Debug for VectorIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VectorIndex")
+            .field("model_id", &self.model_id)
+            .field("dim", &self.slab.dim())
+            .field("live", &self.slab.live_len())
+            .field("slots", &self.slab.slots())
+            .finish()
+    }
+}
+
+impl VectorIndex {
+    /// An empty index for `model_id`'s vectors of dimension `dim`.
+    pub fn new(model_id: impl Into<String>, dim: usize, params: IndexParams) -> Self {
+        Self::from_slab(
+            model_id.into(),
+            params,
+            Slab::new(dim),
+            new_graph(&params, 0),
+        )
+    }
+
+    pub(crate) fn from_slab(
+        model_id: String,
+        params: IndexParams,
+        slab: Slab,
+        graph: Hnsw<'static, f32, UnitDot>,
+    ) -> Self {
+        Self {
+            model_id,
+            params,
+            slab,
+            graph,
+        }
+    }
+
+    /// The model whose vectors this holds.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    /// The vectors' dimension.
+    pub fn dim(&self) -> usize {
+        self.slab.dim()
+    }
+
+    /// Number of live photos.
+    pub fn len(&self) -> usize {
+        self.slab.live_len()
+    }
+
+    /// Whether no photo is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Replaced or removed vectors still in the graph.
+    pub fn tombstones(&self) -> usize {
+        self.slab.slots() - self.slab.live_len()
+    }
+
+    /// The settings in force.
+    pub fn params(&self) -> IndexParams {
+        self.params
+    }
+
+    /// Changes the search-time candidate list size.
+    pub fn set_ef_search(&mut self, ef: usize) {
+        self.params.ef_search = ef;
+    }
+
+    /// Whether `photo` has a live vector.
+    pub fn contains(&self, photo: PhotoId) -> bool {
+        self.slab.live_slot(photo).is_some()
+    }
+
+    /// The photo's live vector.
+    pub fn vector(&self, photo: PhotoId) -> Option<&[f32]> {
+        self.slab
+            .live_slot(photo)
+            .map(|slot| self.slab.vector(slot))
+    }
+
+    /// Adds or replaces one photo's vector.
+    pub fn insert(&mut self, photo: PhotoId, vector: &[f32]) -> Result<()> {
+        self.insert_batch(&[(photo, vector)])
+    }
+
+    /// Adds or replaces many photos' vectors, building the graph in parallel. Nothing is
+    /// inserted when any vector is invalid.
+    pub fn insert_batch(&mut self, items: &[(PhotoId, &[f32])]) -> Result<()> {
+        for (photo, vector) in items {
+            self.check(*photo, vector)?;
+        }
+        let first = self.slab.slots();
+        for (photo, vector) in items {
+            self.slab.push(*photo, vector);
+        }
+        let points: Vec<(&[f32], DataId)> = (first..self.slab.slots())
+            .map(|slot| (self.slab.vector(slot), slot))
+            .collect();
+        match points.as_slice() {
+            [] => {}
+            [one] => self.graph.insert_slice(*one),
+            _ => self.graph.parallel_insert_slice(&points),
+        }
+        Ok(())
+    }
+
+    /// Removes a photo; false when it was not there.
+    pub fn remove(&mut self, photo: PhotoId) -> bool {
+        self.slab.remove(photo)
+    }
+
+    /// Whether tombstones have piled up enough for [`Self::compacted`] to pay off.
+    pub fn needs_compaction(&self) -> bool {
+        let tombstones = self.tombstones() as f32;
+        tombstones > 0.0 && tombstones > self.params.compact_ratio * self.len().max(1) as f32
+    }
+
+    /// A fresh graph over the live vectors only.
+    pub fn compacted(&self) -> Self {
+        let mut live: Vec<(PhotoId, usize)> = self.slab.live().collect();
+        live.sort_unstable_by_key(|(_, slot)| *slot);
+        let mut fresh = Self::from_slab(
+            self.model_id.clone(),
+            self.params,
+            Slab::new(self.dim()),
+            new_graph(&self.params, live.len()),
+        );
+        let items: Vec<(PhotoId, &[f32])> = live
+            .iter()
+            .map(|(photo, slot)| (*photo, self.slab.vector(*slot)))
+            .collect();
+        // The vectors were checked when they first came in.
+        for (photo, vector) in &items {
+            fresh.slab.push(*photo, vector);
+        }
+        let points: Vec<(&[f32], DataId)> = (0..fresh.slab.slots())
+            .map(|slot| (fresh.slab.vector(slot), slot))
+            .collect();
+        if !points.is_empty() {
+            fresh.graph.parallel_insert_slice(&points);
+        }
+        fresh
+    }
+
+    /// The `k` live photos most similar to `query` that the filter allows, best first.
+    ///
+    /// Walks the graph, then rescores each candidate exactly; scans exactly instead when the
+    /// candidates are few, and falls back to a scan when the graph walk comes back short.
+    pub fn search(&self, query: &[f32], k: usize, filter: Filter<'_>) -> Result<Vec<Hit>> {
+        self.check(PhotoId(0), query)?;
+        let candidates = match filter {
+            Filter::All => self.len(),
+            Filter::Only(ids) => ids.len().min(self.len()),
+        };
+        if k == 0 || candidates == 0 {
+            return Ok(Vec::new());
+        }
+        if candidates <= self.params.exact_below {
+            return Ok(self.exact(query, k, filter));
+        }
+        let keep =
+            |slot: &DataId| self.slab.is_live(*slot) && filter.allows(self.slab.photo(*slot));
+        let ef = self.params.ef_search.max(k);
+        let found = self.graph.search_filter(query, k, ef, Some(&keep));
+        let mut hits: Vec<Hit> = found
+            .iter()
+            .map(|n| {
+                let slot = n.get_origin_id();
+                Hit {
+                    photo: self.slab.photo(slot),
+                    score: dot(query, self.slab.vector(slot)),
+                }
+            })
+            .collect();
+        if hits.len() < k.min(candidates) {
+            return Ok(self.exact(query, k, filter));
+        }
+        sort_best_first(&mut hits);
+        Ok(hits)
+    }
+
+    /// The exact top `k` by brute force: the ground truth for [`Self::search`].
+    pub fn exact(&self, query: &[f32], k: usize, filter: Filter<'_>) -> Vec<Hit> {
+        let score = |(photo, slot): (PhotoId, usize)| Hit {
+            photo,
+            score: dot(query, self.slab.vector(slot)),
+        };
+        let mut hits: Vec<Hit> = match filter {
+            Filter::All => self.slab.live().map(score).collect(),
+            Filter::Only(ids) => ids
+                .iter()
+                .filter_map(|photo| {
+                    self.slab
+                        .live_slot(*photo)
+                        .map(|slot| score((*photo, slot)))
+                })
+                .collect(),
+        };
+        if hits.len() > k {
+            hits.select_nth_unstable_by(k - 1, best_first);
+            hits.truncate(k);
+        }
+        sort_best_first(&mut hits);
+        hits
+    }
+
+    fn check(&self, photo: PhotoId, vector: &[f32]) -> Result<()> {
+        if vector.len() != self.dim() {
+            return Err(Error::Dimension {
+                expected: self.dim(),
+                got: vector.len(),
+            });
+        }
+        let norm = norm(vector);
+        if !norm.is_finite() || (norm - 1.0).abs() > NORM_TOLERANCE {
+            return Err(Error::NotUnit {
+                photo: photo.0,
+                norm,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn slab(&self) -> &Slab {
+        &self.slab
+    }
+
+    pub(crate) fn graph(&self) -> &Hnsw<'static, f32, UnitDot> {
+        &self.graph
+    }
+}
+
+pub(crate) fn new_graph(params: &IndexParams, expected: usize) -> Hnsw<'static, f32, UnitDot> {
+    Hnsw::new(
+        params.max_connections,
+        expected.max(1024),
+        MAX_LAYERS,
+        params.ef_construction,
+        UnitDot,
+    )
+}
+
+fn best_first(a: &Hit, b: &Hit) -> std::cmp::Ordering {
+    b.score.total_cmp(&a.score).then(a.photo.cmp(&b.photo))
+}
+
+fn sort_best_first(hits: &mut [Hit]) {
+    hits.sort_unstable_by(best_first);
+}

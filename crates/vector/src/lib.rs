@@ -1,0 +1,21 @@
+//! Shoebox's vector index: one HNSW graph ([hnsw_rs]) per embedding model, over unit-length
+//! vectors, scored by cosine similarity.
+//!
+//! hnsw_rs gives the graph; this crate adds what a photo library needs on top of it:
+//! replacing and deleting photos (tombstones, filtered from every result, compaction once
+//! they pile up), searching under an allowed-id filter (with an exact scan when the filter
+//! is selective or the index small), and crash-safe persistence whose manifest carries a
+//! checksum and the store's watermark, so a stale, partial or corrupt dump is refused and
+//! the caller rebuilds it from the stored embeddings.
+//!
+//! [hnsw_rs]: https://docs.rs/hnsw_rs
+
+mod distance;
+mod error;
+mod index;
+mod persist;
+mod slab;
+
+pub use error::{Error, Result};
+pub use index::{Filter, Hit, IndexParams, VectorIndex};
+pub use persist::Loaded;

@@ -1,0 +1,66 @@
+//! Dump → reload, and dumps that must be refused.
+
+use shoebox_testkit::ClipLike;
+use shoebox_vector::{Error, IndexParams, VectorIndex};
+
+use crate::{graph_only, index_of, top};
+
+#[test]
+fn dump_then_reload_gives_identical_results() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = ClipLike::new(32, 10, 7);
+    let mut index = index_of(&data.sample(2_000, 8), graph_only());
+    index.remove(shoebox_core::PhotoId(5));
+    index.save(dir.path(), "wm-1")?;
+    // A second save replaces the first atomically and leaves one generation.
+    index.save(dir.path(), "wm-2")?;
+    let generations = fs_err::read_dir(dir.path())?
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().starts_with("g-"))
+        })
+        .count();
+    assert_eq!(generations, 1);
+
+    let loaded = VectorIndex::load(dir.path(), "test-model", graph_only())?.expect("a dump");
+    assert_eq!(loaded.watermark, "wm-2");
+    assert_eq!((loaded.index.len(), loaded.index.tombstones()), (1_999, 1));
+    assert!(!loaded.index.contains(shoebox_core::PhotoId(5)));
+    for query in data.sample(50, 9) {
+        assert_eq!(top(&loaded.index, &query, 10), top(&index, &query, 10));
+    }
+    Ok(())
+}
+
+#[test]
+fn nothing_dumped_is_none_and_another_model_is_refused() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    assert!(VectorIndex::load(dir.path(), "m", IndexParams::default())?.is_none());
+    index_of(&ClipLike::new(8, 2, 1).sample(10, 1), graph_only()).save(dir.path(), "w")?;
+    let err = VectorIndex::load(dir.path(), "other-model", IndexParams::default()).unwrap_err();
+    assert!(err.to_string().contains("holds model test-model"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn truncated_or_damaged_files_are_errors_not_panics() -> anyhow::Result<()> {
+    let index = index_of(&ClipLike::new(16, 4, 2).sample(300, 3), graph_only());
+    for victim in [
+        "slab.bin",
+        "graph.hnsw.graph",
+        "graph.hnsw.data",
+        "manifest.json",
+    ] {
+        let dir = tempfile::tempdir()?;
+        index.save(dir.path(), "w")?;
+        let path = dir.path().join("g-0").join(victim);
+        let len = fs_err::metadata(&path)?.len();
+        fs_err::OpenOptions::new()
+            .write(true)
+            .open(&path)?
+            .set_len(len / 2)?;
+        let err = VectorIndex::load(dir.path(), "test-model", IndexParams::default()).unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. }), "{victim}: {err}");
+    }
+    Ok(())
+}
