@@ -6,16 +6,20 @@
 
 mod embedding;
 mod error;
+mod filters;
 mod ids;
 mod metadata;
 mod photo;
+mod query;
 mod root;
 mod store;
 
 pub use embedding::{Embedding, ImageEmbedder, Pixels, TextEmbedder};
 pub use error::{BoxError, Error, Result};
+pub use filters::{FolderRef, SearchFilters};
 pub use ids::{ContentHash, PhotoId, RootId};
 pub use metadata::{Exposure, GpsPosition, ImageFormat, PhotoMetadata, TakenAt};
 pub use photo::{FileStamp, KnownPhoto, Photo, PhotoStatus, PhotoWrite, ScanOutcome, ScanProblem};
+pub use query::{MAX_QUERY_BYTES, ParsedQuery, QueryTerm};
 pub use root::Root;
 pub use store::{FailureReport, LibraryStatus, MetadataStore};
