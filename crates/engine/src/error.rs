@@ -37,6 +37,12 @@ pub enum Error {
     /// A model could not be loaded or run.
     #[error(transparent)]
     Model(#[from] shoebox_ml::Error),
+    /// The vector index failed.
+    #[error(transparent)]
+    Vector(shoebox_vector::Error),
+    /// The text index failed.
+    #[error(transparent)]
+    Text(shoebox_text::Error),
     /// The CLIP checkpoint is not where the settings say.
     #[error(
         "model {name} is not installed in {}: run `shoebox models pull {name}`, or pass \

@@ -8,6 +8,7 @@ mod error;
 mod eval;
 mod models;
 mod paths;
+mod search;
 mod settings;
 
 pub use catalog::{FileReport, ModelStatus};
@@ -15,6 +16,10 @@ pub use engine::Engine;
 pub use error::{Error, Result};
 pub use eval::{ClassReport, RetrievalReport, ZeroShotReport};
 pub use paths::DataDir;
+pub use search::{
+    Explain, SearchHit, SearchIndices, SearchPage, SearchRequest, SearchSettings, SortOrder,
+    search, similar,
+};
 pub use settings::{ModelSettings, Settings, StorageSettings};
 pub use shoebox_indexer::{
     IndexerSettings, ScanProgress, ScanSummary, ThumbnailSettings, thumbnail_path,

@@ -9,13 +9,14 @@ use serde::{Deserialize, Serialize};
 use shoebox_indexer::{IndexerSettings, ThumbnailSettings};
 
 use crate::paths::{DataDir, xdg_dir};
+use crate::search::SearchSettings;
 use crate::{Error, Result};
 
 /// The defaults, every key commented.
 const DEFAULTS: &str = include_str!("../../../config/default.toml");
 
 /// All of Shoebox's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Where things are stored.
@@ -26,6 +27,8 @@ pub struct Settings {
     pub thumbnails: ThumbnailSettings,
     /// Where models live and which are used.
     pub models: ModelSettings,
+    /// How searches rank and cut off.
+    pub search: SearchSettings,
 }
 
 /// The `[models]` section.

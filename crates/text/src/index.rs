@@ -1,12 +1,12 @@
 //! [`TextIndex`]: writes, commits tied to the store's watermark, BM25 search, filter sets.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use shoebox_core::{PhotoId, QueryTerm, SearchFilters};
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::directory::MmapDirectory;
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, QueryParser};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, QueryParser, TermSetQuery};
 use tantivy::schema::{Facet, Field};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
@@ -246,6 +246,46 @@ impl TextIndex {
             .map(|address| self.photo_of(&searcher, address))
             .collect::<Result<_>>()?;
         Ok(Some(ids))
+    }
+
+    /// Every photo the filters let through, with its date.
+    pub fn photos(&self, filters: &SearchFilters) -> Result<Vec<(PhotoId, Option<i64>)>> {
+        let mut all: Vec<(Occur, Box<dyn Query>)> = self
+            .filter_clauses(filters)
+            .into_iter()
+            .map(|q| (Occur::Must, q))
+            .collect();
+        all.push((Occur::Must, Box::new(AllQuery)));
+        self.with_dates(&BooleanQuery::new(all))
+    }
+
+    /// The dates of these photos, for those that have one.
+    pub fn dates(&self, photos: &[PhotoId]) -> Result<HashMap<PhotoId, i64>> {
+        let terms = photos
+            .iter()
+            .map(|p| Term::from_field_i64(self.fields.photo, p.0));
+        let found = self.with_dates(&TermSetQuery::new(terms))?;
+        Ok(found
+            .into_iter()
+            .filter_map(|(photo, taken)| taken.map(|t| (photo, t)))
+            .collect())
+    }
+
+    fn with_dates(&self, query: &dyn Query) -> Result<Vec<(PhotoId, Option<i64>)>> {
+        let wrap = tantivy_error(&self.path);
+        let searcher = self.reader.searcher();
+        let docs = searcher.search(query, &DocSetCollector).map_err(&wrap)?;
+        docs.into_iter()
+            .map(|address| {
+                let taken = searcher
+                    .segment_reader(address.segment_ord)
+                    .fast_fields()
+                    .i64("taken")
+                    .map_err(&wrap)?
+                    .first(address.doc_id);
+                Ok((self.photo_of(&searcher, address)?, taken))
+            })
+            .collect()
     }
 
     /// Tags and their photo counts, most used first.

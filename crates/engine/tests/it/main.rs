@@ -5,4 +5,5 @@ mod common;
 mod exif;
 mod orientation;
 mod property;
+mod search;
 mod tree;
