@@ -4,4 +4,5 @@
 mod commands;
 mod crash;
 mod models;
+mod search;
 mod support;

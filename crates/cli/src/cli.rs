@@ -37,9 +37,28 @@ pub(crate) enum Command {
         /// Read files that failed before again, even when unchanged.
         #[arg(long)]
         retry_failed: bool,
+        /// Only scan; do not compute CLIP embeddings.
+        #[arg(long)]
+        no_embed: bool,
+        #[command(flatten)]
+        model: ModelArgs,
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Find photos by meaning and by words: `beach -people`, `2:dog + cat`, "a red bicycle".
+    Search {
+        /// The query; empty lists photos newest first.
+        query: String,
+        #[command(flatten)]
+        options: SearchArgs,
+    },
+    /// Find photos that look like a photo of the library (by id) or a file.
+    Similar {
+        /// A photo id, or an image file.
+        photo: String,
+        #[command(flatten)]
+        options: SearchArgs,
     },
     /// Show photo counts by state, failures with their reasons, and folder problems.
     Status {
@@ -134,6 +153,52 @@ pub(crate) enum ModelsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Filters, order and output of `search` and `similar`.
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    /// Hits per page.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: usize,
+    /// Taken on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) since: Option<String>,
+    /// Taken on or before this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) until: Option<String>,
+    /// Only photos in this folder (or below); repeat for several.
+    #[arg(long = "folder", value_name = "DIR")]
+    pub(crate) folders: Vec<PathBuf>,
+    /// Only photos with this tag; repeat to require several.
+    #[arg(long = "tag")]
+    pub(crate) tags: Vec<String>,
+    /// Only photos from a camera whose make and model contain these words.
+    #[arg(long)]
+    pub(crate) camera: Option<String>,
+    /// Order of the hits.
+    #[arg(long, value_enum, default_value_t = Sort::Relevance)]
+    pub(crate) sort: Sort,
+    /// Continue after the page that printed this cursor.
+    #[arg(long)]
+    pub(crate) cursor: Option<String>,
+    /// Show each source's rank and score (CLIP similarity, text BM25).
+    #[arg(long)]
+    pub(crate) explain: bool,
+    /// Print as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) model: ModelArgs,
+}
+
+/// `--sort`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Sort {
+    /// Best match first.
+    Relevance,
+    /// Newest first.
+    Date,
 }
 
 /// Which model checkpoint to use.

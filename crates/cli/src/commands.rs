@@ -6,6 +6,7 @@ mod eval;
 mod index;
 mod models;
 mod roots;
+mod search;
 mod show;
 mod status;
 
@@ -17,7 +18,15 @@ use crate::cli::{Cli, Command, Global};
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
     let engine = open(&cli.global, &cli.command).await?;
     match cli.command {
-        Command::Index { paths, json, .. } => index::run(&engine, &paths, json).await,
+        Command::Index {
+            paths,
+            json,
+            no_embed,
+            model,
+            ..
+        } => index::run(&engine, &paths, !no_embed, model.model_dir.as_deref(), json).await,
+        Command::Search { query, options } => search::search(&engine, &query, &options).await,
+        Command::Similar { photo, options } => search::similar(&engine, &photo, &options).await,
         Command::Status { failures, json } => status::run(&engine, failures, json).await,
         Command::Show { id, json } => show::run(&engine, id, json).await,
         Command::Roots { command } => roots::run(&engine, command).await,

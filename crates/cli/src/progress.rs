@@ -44,6 +44,21 @@ impl ScanProgress for Bar {
     }
 }
 
+/// A count bar for photos going through a model (`shoebox index` embedding).
+pub(crate) fn photos_bar(hidden: bool, what: &str) -> ProgressBar {
+    if hidden {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} {elapsed_precise} [{bar:40}] {pos}/{len} photos · {per_sec} · ETA {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
 /// A bytes progress bar per downloaded file (`shoebox models pull`).
 pub(crate) struct DownloadBar {
     bar: ProgressBar,

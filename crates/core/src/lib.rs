@@ -22,4 +22,4 @@ pub use metadata::{Exposure, GpsPosition, ImageFormat, PhotoMetadata, TakenAt};
 pub use photo::{FileStamp, KnownPhoto, Photo, PhotoStatus, PhotoWrite, ScanOutcome, ScanProblem};
 pub use query::{MAX_QUERY_BYTES, ParsedQuery, QueryTerm};
 pub use root::Root;
-pub use store::{FailureReport, LibraryStatus, MetadataStore};
+pub use store::{FailureReport, LibraryStatus, MetadataStore, PendingEmbedding, StoredEmbedding};

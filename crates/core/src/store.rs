@@ -5,7 +5,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{KnownPhoto, Photo, PhotoId, PhotoWrite, Result, Root, RootId, ScanProblem};
+use crate::{
+    ContentHash, KnownPhoto, Photo, PhotoId, PhotoWrite, Result, Root, RootId, ScanProblem,
+};
 
 /// Counts and problems for `shoebox status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +35,30 @@ pub struct FailureReport {
     pub rel_path: String,
     /// Why.
     pub reason: String,
+}
+
+/// A usable photo whose embedding for a model is missing or was made from older content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingEmbedding {
+    /// The photo.
+    pub photo: PhotoId,
+    /// Its root.
+    pub root: RootId,
+    /// Path relative to the root.
+    pub rel_path: String,
+    /// The content the embedding will be made from.
+    pub hash: ContentHash,
+}
+
+/// An image embedding as stored: the content it was made from, and the unit vector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEmbedding {
+    /// The photo.
+    pub photo: PhotoId,
+    /// The content it was computed from.
+    pub hash: ContentHash,
+    /// The unit-length vector.
+    pub vector: Vec<f32>,
 }
 
 /// Durable storage of roots and photo records.
@@ -68,4 +94,31 @@ pub trait MetadataStore: Send + Sync {
 
     /// Counts by status, with up to `failure_limit` failures listed.
     fn status(&self, failure_limit: u32) -> impl Future<Output = Result<LibraryStatus>> + Send;
+
+    /// Up to `limit` usable photos lacking a current embedding for `model_id`, by id.
+    fn pending_embeddings(
+        &self,
+        model_id: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<PendingEmbedding>>> + Send;
+
+    /// Stores embeddings of one model in one transaction, replacing older ones.
+    fn put_embeddings(
+        &self,
+        model_id: &str,
+        embeddings: Vec<StoredEmbedding>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The current embeddings of every usable photo for `model_id`.
+    fn live_embeddings(
+        &self,
+        model_id: &str,
+    ) -> impl Future<Output = Result<Vec<StoredEmbedding>>> + Send;
+
+    /// Every usable photo.
+    fn live_photos(&self) -> impl Future<Output = Result<Vec<Photo>>> + Send;
+
+    /// A change counter of the data a derived index is built from (`photos`, `text`,
+    /// `vector:MODEL`); 0 before any change.
+    fn generation(&self, name: &str) -> impl Future<Output = Result<i64>> + Send;
 }

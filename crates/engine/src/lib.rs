@@ -6,8 +6,10 @@ mod catalog;
 mod engine;
 mod error;
 mod eval;
+mod indices;
 mod models;
 mod paths;
+mod queries;
 mod search;
 mod settings;
 
@@ -15,10 +17,12 @@ pub use catalog::{FileReport, ModelStatus};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use eval::{ClassReport, RetrievalReport, ZeroShotReport};
+pub use indices::EmbedSummary;
 pub use paths::DataDir;
+pub use queries::SimilarTo;
 pub use search::{
     Explain, SearchHit, SearchIndices, SearchPage, SearchRequest, SearchSettings, SortOrder,
-    search, similar,
+    SourceScore, search, similar,
 };
 pub use settings::{ModelSettings, Settings, StorageSettings};
 pub use shoebox_indexer::{

@@ -5,6 +5,8 @@
 //!   shoebox.db          SQLite database (+ -wal, -shm)
 //!   thumbs/SIZE/AB/HASH.jpg
 //!   models/NAME/        model checkpoints (config.json, model.safetensors, ...)
+//!   index/vector/MODEL/ HNSW dumps of one model's vectors (derived, rebuilt when stale)
+//!   index/text/         the tantivy text index (derived, rebuilt when stale)
 //!   scan.lock           held while a scan runs
 //! ```
 
@@ -46,6 +48,16 @@ impl DataDir {
     /// Model checkpoints, one folder each.
     pub fn models(&self) -> PathBuf {
         self.root.join("models")
+    }
+
+    /// The vector index dumps of one model.
+    pub fn vector_index(&self, model_id: &str) -> PathBuf {
+        self.root.join("index/vector").join(model_id)
+    }
+
+    /// The text index.
+    pub fn text_index(&self) -> PathBuf {
+        self.root.join("index/text")
     }
 
     /// The lock file held during a scan.

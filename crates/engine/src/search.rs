@@ -14,7 +14,9 @@ use shoebox_core::{Embedding, ParsedQuery, PhotoId, TextEmbedder};
 use shoebox_text::TextIndex;
 use shoebox_vector::{Filter, VectorIndex};
 
-pub use request::{Explain, SearchHit, SearchPage, SearchRequest, SearchSettings, SortOrder};
+pub use request::{
+    Explain, SearchHit, SearchPage, SearchRequest, SearchSettings, SortOrder, SourceScore,
+};
 
 use crate::{Error, Result};
 use cursor::Cursor;

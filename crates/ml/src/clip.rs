@@ -37,6 +37,7 @@ pub struct Clip {
     preprocess: Preprocessor,
     tokenizer: TextTokenizer,
     model_id: String,
+    dim: usize,
     logit_scale: f32,
     logit_bias: f32,
     device: Device,
@@ -78,7 +79,7 @@ impl Clip {
                 }),
             }
         };
-        let (towers, tokenizer, logit_bias) = match family.as_deref() {
+        let (towers, tokenizer, logit_bias, dim) = match family.as_deref() {
             None | Some("clip") => {
                 let parsed = checkpoint.json::<HfClipConfig>("config.json")?.parse()?;
                 let tokenizer = TextTokenizer::load(&checkpoint, parsed.text.context_length)?;
@@ -93,7 +94,7 @@ impl Clip {
                     ),
                     eos: parsed.text.eos_token_id,
                 };
-                (towers, tokenizer, 0.0)
+                (towers, tokenizer, 0.0, parsed.projection_dim)
             }
             Some("siglip") => {
                 let (text, vision) = checkpoint.json::<HfSiglipConfig>("config.json")?.parse()?;
@@ -104,7 +105,8 @@ impl Clip {
                     context: text.context_length,
                     pad: text.pad_token_id,
                 };
-                (towers, tokenizer, scalar("logit_bias")?)
+                let dim = text.encoder.hidden;
+                (towers, tokenizer, scalar("logit_bias")?, dim)
             }
             Some(other) => {
                 return Err(Error::Unsupported(format!(
@@ -117,6 +119,7 @@ impl Clip {
             preprocess,
             tokenizer,
             model_id: model_id.into(),
+            dim,
             logit_scale: scalar("logit_scale")?.exp(),
             logit_bias,
             device: device.clone(),
@@ -126,6 +129,11 @@ impl Clip {
     /// The id vectors are tagged with.
     pub fn model_id(&self) -> &str {
         &self.model_id
+    }
+
+    /// The embeddings' dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
     }
 
     /// The factor on cosine similarities before a softmax (exp of the stored `logit_scale`;

@@ -1,6 +1,7 @@
 //! [`SqliteStore`]: the embedded default backend.
 
 mod codec;
+mod embeddings;
 mod photos;
 mod roots;
 mod status;
@@ -11,7 +12,8 @@ use std::time::Duration;
 
 use shoebox_core as core;
 use shoebox_core::{
-    KnownPhoto, LibraryStatus, MetadataStore, Photo, PhotoId, PhotoWrite, Root, RootId, ScanProblem,
+    KnownPhoto, LibraryStatus, MetadataStore, PendingEmbedding, Photo, PhotoId, PhotoWrite, Root,
+    RootId, ScanProblem, StoredEmbedding,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -96,5 +98,33 @@ impl MetadataStore for SqliteStore {
 
     async fn status(&self, failure_limit: u32) -> core::Result<LibraryStatus> {
         Ok(status::status(&self.pool, failure_limit).await?)
+    }
+
+    async fn pending_embeddings(
+        &self,
+        model_id: &str,
+        limit: u32,
+    ) -> core::Result<Vec<PendingEmbedding>> {
+        Ok(embeddings::pending(&self.pool, model_id, limit).await?)
+    }
+
+    async fn put_embeddings(
+        &self,
+        model_id: &str,
+        items: Vec<StoredEmbedding>,
+    ) -> core::Result<()> {
+        Ok(embeddings::put(&self.pool, model_id, items).await?)
+    }
+
+    async fn live_embeddings(&self, model_id: &str) -> core::Result<Vec<StoredEmbedding>> {
+        Ok(embeddings::live(&self.pool, model_id).await?)
+    }
+
+    async fn live_photos(&self) -> core::Result<Vec<Photo>> {
+        Ok(photos::live(&self.pool).await?)
+    }
+
+    async fn generation(&self, name: &str) -> core::Result<i64> {
+        Ok(embeddings::generation(&self.pool, name).await?)
     }
 }

@@ -154,6 +154,11 @@ impl VectorIndex {
         self.slab.live_slot(photo).is_some()
     }
 
+    /// Every live photo, in no order.
+    pub fn photos(&self) -> Vec<PhotoId> {
+        self.slab.live().map(|(photo, _)| photo).collect()
+    }
+
     /// The photo's live vector.
     pub fn vector(&self, photo: PhotoId) -> Option<&[f32]> {
         self.slab

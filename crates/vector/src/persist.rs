@@ -18,7 +18,7 @@ use hnsw_rs::prelude::{AnnT, HnswIo};
 use serde::{Deserialize, Serialize};
 use shoebox_core::PhotoId;
 
-use crate::index::VectorIndex;
+use crate::index::{VectorIndex, new_graph};
 use crate::slab::Slab;
 use crate::{Error, IndexParams, Result};
 
@@ -69,18 +69,21 @@ impl VectorIndex {
         fs_err::create_dir_all(&folder).map_err(Error::io(&folder))?;
 
         let mut files = vec![write_slab(&folder.join(SLAB), self.slab())?];
-        let basename = self
-            .graph()
-            .file_dump(&folder, GRAPH)
-            .map_err(|e| Error::corrupt(&folder, format!("hnsw dump failed: {e}")))?;
-        if basename != GRAPH {
-            return Err(Error::corrupt(
-                &folder,
-                "hnsw dump picked another file name",
-            ));
-        }
-        for name in GRAPH_FILES {
-            files.push(sum_file(&folder.join(name), true)?);
+        // hnsw_rs cannot dump an empty graph; an empty index is its slab alone.
+        if self.slab().slots() > 0 {
+            let basename = self
+                .graph()
+                .file_dump(&folder, GRAPH)
+                .map_err(|e| Error::corrupt(&folder, format!("hnsw dump failed: {e}")))?;
+            if basename != GRAPH {
+                return Err(Error::corrupt(
+                    &folder,
+                    "hnsw dump picked another file name",
+                ));
+            }
+            for name in GRAPH_FILES {
+                files.push(sum_file(&folder.join(name), true)?);
+            }
         }
         let manifest = Manifest {
             format: FORMAT,
@@ -135,7 +138,11 @@ impl VectorIndex {
             }
         }
         let slab = read_slab(&folder.join(SLAB), manifest.dim, manifest.slots)?;
-        let graph = load_graph(&folder)?;
+        let graph = if slab.slots() == 0 {
+            new_graph(&params, 0)
+        } else {
+            load_graph(&folder)?
+        };
         if graph.get_nb_point() != slab.slots() {
             return Err(Error::corrupt(&folder, "graph and vectors disagree"));
         }

@@ -1,22 +1,32 @@
 //! `shoebox index`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
-use shoebox_engine::{Engine, ScanSummary};
+use shoebox_engine::{EmbedSummary, Engine, Error, ScanSummary};
 
 use crate::output;
-use crate::progress::Bar;
+use crate::progress::{Bar, photos_bar};
 
 #[derive(Serialize)]
 struct Report {
     #[serde(flatten)]
     summary: ScanSummary,
+    /// Photos embedded by CLIP in this run; absent when no model is installed.
+    embedded: Option<usize>,
+    /// Photos that could not be embedded.
+    embed_failed: usize,
     seconds: f64,
 }
 
-pub(crate) async fn run(engine: &Engine, paths: &[PathBuf], json: bool) -> anyhow::Result<()> {
+pub(crate) async fn run(
+    engine: &Engine,
+    paths: &[PathBuf],
+    embed: bool,
+    model_dir: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<()> {
     if paths.is_empty() && engine.roots().await?.is_empty() {
         anyhow::bail!("no library roots yet: run `shoebox index PHOTO_FOLDER`");
     }
@@ -25,9 +35,19 @@ pub(crate) async fn run(engine: &Engine, paths: &[PathBuf], json: bool) -> anyho
     let summary = engine.index(paths, &bar).await;
     bar.finish();
     let summary = summary?;
+    let (embedded, hint) = if embed {
+        embed_new(engine, model_dir, json).await?
+    } else {
+        (None, None)
+    };
     let seconds = started.elapsed().as_secs_f64();
     if json {
-        return output::json(&Report { summary, seconds });
+        return output::json(&Report {
+            summary,
+            embed_failed: embedded.as_ref().map_or(0, |e| e.failed.len()),
+            embedded: embedded.map(|e| e.embedded),
+            seconds,
+        });
     }
     let read = summary.new + summary.changed + summary.failed;
     let mut lines = vec![
@@ -53,5 +73,37 @@ pub(crate) async fn run(engine: &Engine, paths: &[PathBuf], json: bool) -> anyho
             summary.failed, summary.problems
         ));
     }
+    if let Some(e) = embedded {
+        lines.push(format!("  {} photos embedded for search", e.embedded));
+        for (photo, reason) in e.failed.iter().take(5) {
+            lines.push(format!("  photo {photo} not embedded: {reason}"));
+        }
+    }
+    lines.extend(hint);
     output::text(lines)
+}
+
+/// Embeds what the scan found new; without an installed model, a hint instead.
+async fn embed_new(
+    engine: &Engine,
+    model_dir: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<(Option<EmbedSummary>, Option<String>)> {
+    let clip = match engine.clip(model_dir) {
+        Ok(clip) => clip,
+        Err(e @ Error::ModelMissing { .. }) => {
+            return Ok((None, Some(format!("  Search by meaning is off: {e}"))));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut indices = engine.indices(&clip).await?;
+    let bar = photos_bar(json, "embedding");
+    let summary = engine
+        .embed_library(&clip, &mut indices, &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .await;
+    bar.finish_and_clear();
+    Ok((Some(summary?), None))
 }

@@ -78,21 +78,31 @@ pub(crate) async fn get(pool: &SqlitePool, id: PhotoId) -> Result<Option<Photo>>
         .fetch_optional(pool)
         .await
         .context("loading a photo")?;
-    row.map(|r| {
-        Ok(Photo {
-            id: PhotoId(r.id),
-            root: RootId(r.root_id),
-            rel_path: r.rel_path,
-            stamp: stamp(r.size, r.mtime_ns)?,
-            hash: hash_from_blob(r.content_hash)?,
-            status: status(&r.status)?,
-            error: r.error,
-            metadata: r.metadata.into_metadata()?,
-            first_seen: parse_timestamp(&r.first_seen)?,
-            last_seen: parse_timestamp(&r.last_seen)?,
-        })
+    row.map(photo).transpose()
+}
+
+pub(crate) async fn live(pool: &SqlitePool) -> Result<Vec<Photo>> {
+    let rows: Vec<PhotoRow> =
+        sqlx::query_as("SELECT * FROM photos WHERE status = 'ok' ORDER BY id")
+            .fetch_all(pool)
+            .await
+            .context("loading live photos")?;
+    rows.into_iter().map(photo).collect()
+}
+
+fn photo(r: PhotoRow) -> Result<Photo> {
+    Ok(Photo {
+        id: PhotoId(r.id),
+        root: RootId(r.root_id),
+        rel_path: r.rel_path,
+        stamp: stamp(r.size, r.mtime_ns)?,
+        hash: hash_from_blob(r.content_hash)?,
+        status: status(&r.status)?,
+        error: r.error,
+        metadata: r.metadata.into_metadata()?,
+        first_seen: parse_timestamp(&r.first_seen)?,
+        last_seen: parse_timestamp(&r.last_seen)?,
     })
-    .transpose()
 }
 
 /// Status, error and metadata columns for a scan outcome.

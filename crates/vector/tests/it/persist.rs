@@ -33,6 +33,22 @@ fn dump_then_reload_gives_identical_results() -> anyhow::Result<()> {
 }
 
 #[test]
+fn an_empty_index_round_trips() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    VectorIndex::new("m", 4, IndexParams::default()).save(dir.path(), "w0")?;
+    let loaded = VectorIndex::load(dir.path(), "m", IndexParams::default())?.expect("a dump");
+    assert_eq!(
+        (
+            loaded.index.len(),
+            loaded.index.dim(),
+            loaded.watermark.as_str()
+        ),
+        (0, 4, "w0")
+    );
+    Ok(())
+}
+
+#[test]
 fn nothing_dumped_is_none_and_another_model_is_refused() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     assert!(VectorIndex::load(dir.path(), "m", IndexParams::default())?.is_none());
@@ -61,6 +77,21 @@ fn truncated_or_damaged_files_are_errors_not_panics() -> anyhow::Result<()> {
             .set_len(len / 2)?;
         let err = VectorIndex::load(dir.path(), "test-model", IndexParams::default()).unwrap_err();
         assert!(matches!(err, Error::Corrupt { .. }), "{victim}: {err}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_few_vectors_round_trip() -> anyhow::Result<()> {
+    for n in [1, 2, 7] {
+        let dir = tempfile::tempdir()?;
+        let index = index_of(
+            &ClipLike::new(16, 4, 2).sample(n, 3),
+            IndexParams::default(),
+        );
+        index.save(dir.path(), "w")?;
+        let loaded = VectorIndex::load(dir.path(), "test-model", IndexParams::default())?;
+        assert_eq!(loaded.map(|l| l.index.len()), Some(n));
     }
     Ok(())
 }

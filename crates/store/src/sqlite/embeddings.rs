@@ -1,0 +1,133 @@
+//! Image embeddings per photo and model, and the change counters of the derived indices.
+
+use shoebox_core::{ContentHash, PendingEmbedding, PhotoId, RootId, StoredEmbedding};
+use sqlx::SqlitePool;
+
+use super::codec::now;
+use crate::error::QueryContext;
+use crate::{Error, Result};
+
+#[derive(sqlx::FromRow)]
+struct PendingRow {
+    id: i64,
+    root_id: i64,
+    rel_path: String,
+    content_hash: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EmbeddingRow {
+    photo_id: i64,
+    content_hash: Vec<u8>,
+    dim: i64,
+    vector: Vec<u8>,
+}
+
+fn hash(blob: &[u8]) -> Result<ContentHash> {
+    ContentHash::try_from(blob).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+pub(crate) async fn pending(
+    pool: &SqlitePool,
+    model_id: &str,
+    limit: u32,
+) -> Result<Vec<PendingEmbedding>> {
+    let rows: Vec<PendingRow> = sqlx::query_as(
+        "SELECT p.id, p.root_id, p.rel_path, p.content_hash FROM photos p
+         LEFT JOIN embeddings e ON e.photo_id = p.id AND e.model_id = ?
+         WHERE p.status = 'ok' AND p.content_hash IS NOT NULL
+           AND (e.photo_id IS NULL OR e.content_hash <> p.content_hash)
+         ORDER BY p.id LIMIT ?",
+    )
+    .bind(model_id)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await
+    .context("listing photos to embed")?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(PendingEmbedding {
+                photo: PhotoId(r.id),
+                root: RootId(r.root_id),
+                rel_path: r.rel_path,
+                hash: hash(&r.content_hash)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn put(
+    pool: &SqlitePool,
+    model_id: &str,
+    embeddings: Vec<StoredEmbedding>,
+) -> Result<()> {
+    let mut tx = pool.begin().await.context("starting to store embeddings")?;
+    let now = now();
+    for e in embeddings {
+        let bytes: Vec<u8> = e.vector.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let dim = i64::try_from(e.vector.len())
+            .map_err(|_| Error::Corrupt(format!("embedding of {} values", e.vector.len())))?;
+        sqlx::query(
+            "INSERT INTO embeddings (photo_id, model_id, dim, vector, content_hash, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (photo_id, model_id) DO UPDATE SET dim = excluded.dim,
+                 vector = excluded.vector, content_hash = excluded.content_hash,
+                 created_at = excluded.created_at",
+        )
+        .bind(e.photo.0)
+        .bind(model_id)
+        .bind(dim)
+        .bind(bytes)
+        .bind(e.hash.0.to_vec())
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .context("storing an embedding")?;
+    }
+    tx.commit().await.context("committing embeddings")
+}
+
+pub(crate) async fn live(pool: &SqlitePool, model_id: &str) -> Result<Vec<StoredEmbedding>> {
+    let rows: Vec<EmbeddingRow> = sqlx::query_as(
+        "SELECT e.photo_id, e.content_hash, e.dim, e.vector FROM embeddings e
+         JOIN photos p ON p.id = e.photo_id
+         WHERE e.model_id = ? AND p.status = 'ok' AND p.content_hash = e.content_hash
+         ORDER BY e.photo_id",
+    )
+    .bind(model_id)
+    .fetch_all(pool)
+    .await
+    .context("loading embeddings")?;
+    rows.into_iter()
+        .map(|r| {
+            if usize::try_from(r.dim).ok().map(|d| d * 4) != Some(r.vector.len()) {
+                return Err(Error::Corrupt(format!(
+                    "embedding of photo {} has {} bytes for {} dimensions",
+                    r.photo_id,
+                    r.vector.len(),
+                    r.dim
+                )));
+            }
+            let vector = r
+                .vector
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            Ok(StoredEmbedding {
+                photo: PhotoId(r.photo_id),
+                hash: hash(&r.content_hash)?,
+                vector,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn generation(pool: &SqlitePool, name: &str) -> Result<i64> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT generation FROM index_generations WHERE name = ?")
+            .bind(name)
+            .fetch_optional(pool)
+            .await
+            .context("reading an index generation")?;
+    Ok(row.map_or(0, |(g,)| g))
+}

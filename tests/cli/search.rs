@@ -1,0 +1,167 @@
+//! `shoebox index` with a model, then `search` and `similar`, with the tiny CLIP checkpoint.
+//!
+//! The tiny model has random weights, so its similarities mean nothing; the cutoff is turned
+//! off and the tests check what holds for any model: fusion with the text side, filters,
+//! pages, a photo being most similar to itself, indices surviving damage.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use crate::support::{Sandbox, path_arg};
+
+fn clip_tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/clip-tiny")
+}
+
+/// The fixture photos split over two folders; the sandbox indexed with the tiny model.
+fn library() -> anyhow::Result<Sandbox> {
+    let sb = Sandbox::new()?;
+    for (i, name) in ["cat", "coffee", "flower", "rocket", "pagoda"]
+        .iter()
+        .enumerate()
+    {
+        let folder = if i < 2 { "home" } else { "travel" };
+        shoebox_testkit::put(
+            &sb.photos(),
+            &format!("{folder}/{name}.jpg"),
+            &shoebox_testkit::fixture(&format!("{name}.jpg"))?,
+        )?;
+    }
+    let out = search_cmd(&sb, &["index", path_arg(&sb.photos())?])?;
+    anyhow::ensure!(out.contains("5 photos embedded"), "{out}");
+    Ok(sb)
+}
+
+fn search_cmd(sb: &Sandbox, args: &[&str]) -> anyhow::Result<String> {
+    let model = clip_tiny();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--model-dir", path_arg(&model)?]);
+    let out = sb
+        .command(&all)
+        .env("SHOEBOX__SEARCH__MIN_SIMILARITY", "-1")
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "shoebox {all:?}: {}",
+        crate::support::stderr(&out)
+    );
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+fn hits(sb: &Sandbox, args: &[&str]) -> anyhow::Result<(Vec<String>, serde_json::Value)> {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let page: serde_json::Value = serde_json::from_str(&search_cmd(sb, &all)?)?;
+    let names = page["hits"]
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("no hits in {page}"))?
+        .iter()
+        .filter_map(|h| h["path"].as_str())
+        .filter_map(|p| p.rsplit('/').next().map(str::to_owned))
+        .collect();
+    Ok((names, page))
+}
+
+#[test]
+fn search_fuses_file_names_filters_and_pages() -> anyhow::Result<()> {
+    let sb = library()?;
+    let (names, page) = hits(&sb, &["search", "cat"])?;
+    assert_eq!(
+        page["total"], 5,
+        "every photo passes a cutoff of -1: {page}"
+    );
+    assert_eq!(
+        names[0], "cat.jpg",
+        "the text side finds the file name and ranks it first"
+    );
+
+    let (names, _) = hits(&sb, &["search", "cat -flower"])?;
+    assert!(!names.contains(&"flower.jpg".to_owned()), "{names:?}");
+
+    let travel = sb.photos().join("travel");
+    let (names, _) = hits(&sb, &["search", "cat", "--folder", path_arg(&travel)?])?;
+    let expected: HashSet<String> = ["flower.jpg", "rocket.jpg", "pagoda.jpg"]
+        .map(str::to_owned)
+        .into();
+    assert_eq!(names.into_iter().collect::<HashSet<_>>(), expected);
+
+    let (first, page) = hits(&sb, &["search", "a photo", "--limit", "3"])?;
+    let cursor = page["next"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no next in {page}"))?;
+    let (second, page) = hits(
+        &sb,
+        &["search", "a photo", "--limit", "3", "--cursor", cursor],
+    )?;
+    assert_eq!(
+        (first.len(), second.len(), page["next"].is_null()),
+        (3, 2, true)
+    );
+    let all: HashSet<&String> = first.iter().chain(&second).collect();
+    assert_eq!(
+        all.len(),
+        5,
+        "pages neither repeat nor skip: {first:?} {second:?}"
+    );
+
+    let err = sb.fail(&["search", "cat", "--since", "last week"])?;
+    assert!(err.contains("is not a date"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn similar_by_id_and_by_file() -> anyhow::Result<()> {
+    let sb = library()?;
+    let (_, page) = hits(&sb, &["search", "cat", "--limit", "1"])?;
+    let cat_id = page["hits"][0]["photo"].to_string();
+    let (names, _) = hits(&sb, &["similar", &cat_id])?;
+    assert_eq!(names.len(), 4);
+    assert!(
+        !names.contains(&"cat.jpg".to_owned()),
+        "a photo is not similar to itself"
+    );
+
+    let file = shoebox_testkit::fixture_photos().join("rocket.jpg");
+    let (names, _) = hits(&sb, &["similar", path_arg(&file)?])?;
+    assert_eq!(names[0], "rocket.jpg", "the same picture is the closest");
+    Ok(())
+}
+
+#[test]
+fn a_damaged_vector_index_is_rebuilt_and_an_unchanged_one_is_not_rewritten() -> anyhow::Result<()> {
+    let sb = library()?;
+    let dir = sb.data().join("index/vector/clip-tiny");
+    let current = || fs_err::read_to_string(dir.join("CURRENT"));
+    let before = current()?;
+    search_cmd(&sb, &["index"])?;
+    assert_eq!(current()?, before, "nothing changed, nothing rewritten");
+
+    let slab = dir.join(before.trim()).join("slab.bin");
+    fs_err::write(&slab, b"garbage")?;
+    let (names, _) = hits(&sb, &["search", "cat"])?;
+    assert_eq!(names.len(), 5, "searches still answer");
+    assert_ne!(
+        current()?,
+        before,
+        "the index was rebuilt into a new generation"
+    );
+    Ok(())
+}
+
+#[test]
+fn without_a_model_indexing_says_how_to_get_one() -> anyhow::Result<()> {
+    let sb = Sandbox::new()?;
+    shoebox_testkit::put(
+        &sb.photos(),
+        "cat.jpg",
+        &shoebox_testkit::fixture("cat.jpg")?,
+    )?;
+    let out = sb.run(&["index", path_arg(&sb.photos())?])?;
+    assert!(
+        out.contains("Search by meaning is off") && out.contains("shoebox models pull"),
+        "{out}"
+    );
+    let err = sb.fail(&["search", "cat"])?;
+    assert!(err.contains("shoebox models pull"), "{err}");
+    Ok(())
+}
