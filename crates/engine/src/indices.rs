@@ -82,6 +82,9 @@ impl Engine {
             progress(((n + 1) * batch.len()).min(pending.len()), pending.len());
         }
         let pruned = self.prune_vectors(&mut indices.vector).await?;
+        if summary.embedded > 0 {
+            indices.vector.prepare_search();
+        }
         if summary.embedded + pruned > 0 {
             self.save_vectors(&mut indices.vector).await?;
         }
@@ -123,6 +126,7 @@ impl Engine {
             .map(|e| (e.photo, e.vector.as_slice()))
             .collect();
         index.insert_batch(&items).map_err(Error::Vector)?;
+        index.prepare_search();
         index.save(&dir, &current).map_err(Error::Vector)?;
         Ok(index)
     }

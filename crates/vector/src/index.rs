@@ -7,6 +7,7 @@ use hnsw_rs::prelude::{DataId, Hnsw};
 use shoebox_core::PhotoId;
 
 use crate::distance::{UnitDot, dot, norm};
+use crate::graph::FlatGraph;
 use crate::slab::Slab;
 use crate::{Error, Result};
 
@@ -76,6 +77,8 @@ pub struct VectorIndex {
     params: IndexParams,
     slab: Slab,
     graph: Hnsw<'static, f32, UnitDot>,
+    /// The graph copied for fast search; `None` after inserts until [`Self::prepare_search`].
+    flat: Option<FlatGraph>,
 }
 
 impl fmt::Debug for VectorIndex {
@@ -111,7 +114,14 @@ impl VectorIndex {
             params,
             slab,
             graph,
+            flat: None,
         }
+    }
+
+    /// Copies the graph into the flat form searches walk fastest (see `graph.rs`); call after
+    /// a run of inserts. Until then searches use hnsw_rs's own, slower walk.
+    pub fn prepare_search(&mut self) {
+        self.flat = Some(FlatGraph::new(&self.graph, self.slab.slots()));
     }
 
     /// The model whose vectors this holds.
@@ -185,10 +195,11 @@ impl VectorIndex {
             .map(|slot| (self.slab.vector(slot), slot))
             .collect();
         match points.as_slice() {
-            [] => {}
+            [] => return Ok(()),
             [one] => self.graph.insert_slice(*one),
             _ => self.graph.parallel_insert_slice(&points),
         }
+        self.flat = None;
         Ok(())
     }
 
@@ -227,6 +238,7 @@ impl VectorIndex {
         if !points.is_empty() {
             fresh.graph.parallel_insert_slice(&points);
         }
+        fresh.prepare_search();
         fresh
     }
 
@@ -246,20 +258,30 @@ impl VectorIndex {
         if candidates <= self.params.exact_below {
             return Ok(self.exact(query, k, filter));
         }
-        let keep =
-            |slot: &DataId| self.slab.is_live(*slot) && filter.allows(self.slab.photo(*slot));
+        let keep = |slot: usize| self.slab.is_live(slot) && filter.allows(self.slab.photo(slot));
         let ef = self.params.ef_search.max(k);
-        let found = self.graph.search_filter(query, k, ef, Some(&keep));
-        let mut hits: Vec<Hit> = found
-            .iter()
-            .map(|n| {
-                let slot = n.get_origin_id();
-                Hit {
-                    photo: self.slab.photo(slot),
-                    score: dot(query, self.slab.vector(slot)),
-                }
-            })
-            .collect();
+        let hit = |slot: usize| Hit {
+            photo: self.slab.photo(slot),
+            score: dot(query, self.slab.vector(slot)),
+        };
+        let mut hits: Vec<Hit> = match &self.flat {
+            Some(flat) => flat
+                .search(
+                    k,
+                    ef,
+                    |slot| 1.0 - dot(query, self.slab.vector(slot as usize)),
+                    |slot| keep(slot as usize),
+                )
+                .into_iter()
+                .map(|(_, slot)| hit(slot as usize))
+                .collect(),
+            None => self
+                .graph
+                .search_filter(query, k, ef, Some(&|slot: &DataId| keep(*slot)))
+                .iter()
+                .map(|n| hit(n.get_origin_id()))
+                .collect(),
+        };
         if hits.len() < k.min(candidates) {
             return Ok(self.exact(query, k, filter));
         }

@@ -12,6 +12,7 @@
 
 mod distance;
 mod error;
+mod graph;
 mod index;
 mod persist;
 mod slab;

@@ -146,8 +146,10 @@ impl VectorIndex {
         if graph.get_nb_point() != slab.slots() {
             return Err(Error::corrupt(&folder, "graph and vectors disagree"));
         }
+        let mut index = VectorIndex::from_slab(manifest.model_id, params, slab, graph);
+        index.prepare_search();
         Ok(Some(Loaded {
-            index: VectorIndex::from_slab(manifest.model_id, params, slab, graph),
+            index,
             watermark: manifest.watermark,
         }))
     }

@@ -1,10 +1,12 @@
-//! `y = x · Wᵀ + b` in f32 on x86-64 with AVX2 and FMA, `W` packed once at load time.
+//! `y = x · Wᵀ + b` in f32 on x86-64 with AVX2 and FMA (AVX-512 where present), `W` packed
+//! once at load time.
 //!
 //! The layout is the classic one of BLIS and OpenBLAS: `W` (`n × k`, PyTorch's `[out, in]`)
 //! is stored as panels of [`NR`] output columns, each panel `k × NR` contiguous, so the
 //! micro-kernel streams it with two aligned-width loads per step while broadcasting [`MR`]
 //! rows of `x`. A `MR × NR` tile lives in 12 of the 16 `ymm` registers for the whole `k`
-//! loop. Rows of `x` are taken in blocks of [`MC`] that stay in L2; threads split the panels,
+//! loop. With AVX-512 the micro-kernel takes two panels at once: `MR × 2NR` in 12 of the 32
+//! `zmm` registers, twice the work per instruction, with masked stores at the edges. Rows of `x` are taken in blocks of [`MC`] that stay in L2; threads split the panels,
 //! so each writes its own columns of `y`.
 //!
 //! Where AVX2 + FMA are missing (or on other architectures) [`PackedWeights::new`] returns
@@ -36,6 +38,8 @@ pub(crate) struct PackedWeights {
     data: Vec<f32>,
     n: usize,
     k: usize,
+    /// Whether the AVX-512 micro-kernel runs (this CPU has AVX-512F).
+    wide: bool,
 }
 
 impl PackedWeights {
@@ -53,7 +57,12 @@ impl PackedWeights {
                 data[base + i * NR] = v;
             }
         }
-        Some(Self { data, n, k })
+        Some(Self {
+            data,
+            n,
+            k,
+            wide: wide(),
+        })
     }
 
     /// Output width.
@@ -80,6 +89,18 @@ pub(crate) fn supported() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether this CPU runs the AVX-512 micro-kernel.
+fn wide() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx512f")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -174,19 +195,29 @@ impl Part<'_> {
             for row0 in self.rows.clone().step_by(MC) {
                 let rows = MC.min(self.rows.end - row0);
                 pack_rows(self.x, k, row0, rows, k0, kc, &mut packed_x);
-                for p in self.panels.clone() {
+                let mut p = self.panels.start;
+                while p < self.panels.end {
+                    // Two panels per tile on AVX-512, one otherwise (and for an odd last one).
+                    let count = if self.w.wide && p + 1 < self.panels.end {
+                        2
+                    } else {
+                        1
+                    };
                     let col0 = p * NR;
-                    let cols = NR.min(n - col0);
-                    let mut edge = [0f32; NR];
+                    let cols = (count * NR).min(n - col0);
+                    let mut edge = [0f32; 2 * NR];
                     if let Some(b) = self.bias {
                         edge[..cols].copy_from_slice(&b[col0..col0 + cols]);
                     }
-                    let panel = &self.w.panel(p)[k0 * NR..(k0 + kc) * NR];
+                    let slice = |p: usize| &self.w.panel(p)[k0 * NR..(k0 + kc) * NR];
+                    let (panel, second) = (slice(p), (count == 2).then(|| slice(p + 1)));
+                    p += count;
                     let tiles = packed_x.chunks_exact(kc * MR).take(rows.div_ceil(MR));
                     for (i, tile) in tiles.enumerate() {
                         Block {
                             x: tile,
                             panel,
+                            second,
                             kc,
                             // The first depth block starts from the bias; later ones add to y.
                             start: if k0 == 0 {
@@ -243,8 +274,8 @@ unsafe impl Sync for SharedOut {}
 /// What a tile starts from.
 #[derive(Clone, Copy)]
 enum Start<'a> {
-    /// The bias (zeros without one): the first depth block.
-    Bias(&'a [f32; NR]),
+    /// The bias (zeros without one) of up to two panels: the first depth block.
+    Bias(&'a [f32; 2 * NR]),
     /// What earlier depth blocks left in `y`.
     Output,
 }
@@ -253,6 +284,8 @@ enum Start<'a> {
 struct Block<'a> {
     x: &'a [f32],
     panel: &'a [f32],
+    /// The next panel, for the AVX-512 kernel.
+    second: Option<&'a [f32]>,
     kc: usize,
     start: Start<'a>,
     out: &'a SharedOut,
@@ -266,12 +299,84 @@ struct Block<'a> {
 impl Block<'_> {
     fn run(&self) {
         assert!(self.x.len() >= self.kc * MR && self.panel.len() >= self.kc * NR);
-        assert!(self.rows <= MR && self.cols <= NR);
-        // SAFETY: `supported()` held when the weights were packed (no `PackedWeights` exists
-        // otherwise); the asserts above bound every read of `x` and `panel`, and the writes
-        // go to rows `row0 .. row0 + rows` and columns `col0 .. col0 + cols` of `y`, which are
-        // inside it and belong to this task alone.
-        unsafe { self.micro() }
+        assert!(self.rows <= MR);
+        match self.second {
+            Some(second) => {
+                assert!(second.len() >= self.kc * NR && self.cols <= 2 * NR);
+                // SAFETY: as below; a second panel is only given when `wide()` held at
+                // packing, and the assert bounds its reads.
+                unsafe { self.micro_wide(second) }
+            }
+            None => {
+                assert!(self.cols <= NR);
+                // SAFETY: `supported()` held when the weights were packed (no
+                // `PackedWeights` exists otherwise); the asserts above bound every read of
+                // `x` and `panel`, and the writes go to rows `row0 .. row0 + rows` and
+                // columns `col0 .. col0 + cols` of `y`, which are inside it and belong to this
+                // task alone.
+                unsafe { self.micro() }
+            }
+        }
+    }
+
+    /// The AVX-512 tile: [`MR`] rows against two panels (`2 × NR` columns).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn micro_wide(&self, second: &[f32]) {
+        use std::arch::x86_64::*;
+
+        let a = self.x.as_ptr();
+        let b = [self.panel.as_ptr(), second.as_ptr()];
+        let mut acc = [[_mm512_setzero_ps(); 2]; MR];
+        let step = |acc: &mut [[__m512; 2]; MR], p: usize| {
+            // SAFETY: p < kc, so `b[v] + p*NR + NR` and `a + p*MR + MR` are inside the slices
+            // (checked in `run`).
+            unsafe {
+                let bv = [
+                    _mm512_loadu_ps(b[0].add(p * NR)),
+                    _mm512_loadu_ps(b[1].add(p * NR)),
+                ];
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let ai = _mm512_set1_ps(*a.add(p * MR + i));
+                    row[0] = _mm512_fmadd_ps(ai, bv[0], row[0]);
+                    row[1] = _mm512_fmadd_ps(ai, bv[1], row[1]);
+                }
+            }
+        };
+        let unrolled = self.kc / 4 * 4;
+        for p in (0..unrolled).step_by(4) {
+            step(&mut acc, p);
+            step(&mut acc, p + 1);
+            step(&mut acc, p + 2);
+            step(&mut acc, p + 3);
+        }
+        for p in unrolled..self.kc {
+            step(&mut acc, p);
+        }
+        for (i, row) in acc.iter().enumerate().take(self.rows) {
+            for (v, sum) in row.iter().enumerate() {
+                let cols = self.cols.saturating_sub(v * NR).min(NR);
+                if cols == 0 {
+                    continue;
+                }
+                let mask: __mmask16 = ((1u32 << cols) - 1) as __mmask16;
+                // SAFETY: see `run`: this row and the `cols` masked columns from
+                // `col0 + v*NR` are inside `y` and this task's; the bias holds 2*NR floats.
+                unsafe {
+                    let dst = self.out.0.add((self.row0 + i) * self.ldy + self.col0 + v * NR);
+                    let base = match self.start {
+                        Start::Bias(bias) => _mm512_loadu_ps(bias.as_ptr().add(v * NR)),
+                        Start::Output => _mm512_maskz_loadu_ps(mask, dst),
+                    };
+                    _mm512_mask_storeu_ps(dst, mask, _mm512_add_ps(*sum, base));
+                }
+            }
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe fn micro_wide(&self, _second: &[f32]) {
+        unreachable!("PackedWeights are never built off x86-64")
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -383,17 +488,24 @@ mod tests {
         ] {
             let (x, w, bias) = (values(m * k, 1), values(n * k, 2), values(n, 3));
             let packed = PackedWeights::new(&w, n, k).expect("supported");
-            let got = matmul(&x, m, &packed, Some(&bias));
+            // The AVX-512 kernel where the CPU has it, and the AVX2 kernel alone.
+            let narrow = PackedWeights {
+                wide: false,
+                ..packed.clone()
+            };
             let want = reference(&x, m, &w, n, k, &bias);
-            let worst = got
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
-            assert!(worst < 1e-4 * k as f32, "{m}×{n}×{k}: max abs diff {worst}");
-            let unbiased = matmul(&x, m, &packed, None);
-            let shifted = unbiased.iter().enumerate().map(|(i, v)| v + bias[i % n]);
-            assert!(shifted.zip(&got).all(|(a, b)| (a - b).abs() < 1e-5));
+            for weights in [&packed, &narrow] {
+                let got = matmul(&x, m, weights, Some(&bias));
+                let worst = got
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0f32, f32::max);
+                assert!(worst < 1e-4 * k as f32, "{m}×{n}×{k}: max abs diff {worst}");
+                let unbiased = matmul(&x, m, weights, None);
+                let shifted = unbiased.iter().enumerate().map(|(i, v)| v + bias[i % n]);
+                assert!(shifted.zip(&got).all(|(a, b)| (a - b).abs() < 1e-5));
+            }
         }
     }
 

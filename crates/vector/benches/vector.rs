@@ -1,0 +1,302 @@
+//! Vector index speed and recall on CLIP-like data: build time, memory, query p50 / p99 and
+//! recall@10 at several `ef`; exact brute force (what rclip does) and faiss-cpu HNSW (same
+//! vectors, same M and efConstruction, run by `faiss_hnsw.py` beside this file) in the same
+//! run; and whether f16 or int8 vectors in the graph, rescored exactly, keep recall.
+//!
+//! The data is [`ClipLike`]: 512-d unit vectors in clusters around a shared direction (one
+//! cluster per 100 vectors), as CLIP image embeddings are — uniform random vectors are a worst
+//! case no photo library has.
+//!
+//! How to run:
+//!
+//! ```sh
+//! python3 -m venv /tmp/venv && /tmp/venv/bin/pip install numpy==1.26.4 faiss-cpu==1.9.0.post1
+//! SHOEBOX_BENCH_N=100000,1000000 SHOEBOX_BENCH_PYTHON=/tmp/venv/bin/python \
+//!     cargo bench -p shoebox-vector --bench vector
+//! ```
+//!
+//! Without `SHOEBOX_BENCH_PYTHON` faiss is left out; `SHOEBOX_BENCH_N` defaults to 100000.
+
+#![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::Context;
+use shoebox_core::PhotoId;
+use shoebox_testkit::{ClipLike, normalised};
+use shoebox_vector::{Filter, Hit, IndexParams, VectorIndex};
+
+const DIM: usize = 512;
+const QUERIES: usize = 500;
+const EFS: [usize; 5] = [32, 64, 96, 128, 256];
+
+fn main() -> anyhow::Result<()> {
+    let sizes = std::env::var("SHOEBOX_BENCH_N").unwrap_or_else(|_| "100000".to_owned());
+    println!("| n | method | ef | build s | memory MiB | p50 ms | p99 ms | recall@10 |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+    for n in sizes.split(',') {
+        run(n
+            .trim()
+            .parse()
+            .context("SHOEBOX_BENCH_N: sizes like 100000,1000000")?)?;
+    }
+    Ok(())
+}
+
+fn run(n: usize) -> anyhow::Result<()> {
+    let data = ClipLike::new(DIM, (n / 100).max(1), 11);
+    let vectors = data.sample(n, 12);
+    let queries = data.sample(QUERIES, 13);
+
+    let rss = resident_mib();
+    let started = Instant::now();
+    let mut index = VectorIndex::new(
+        "bench",
+        DIM,
+        IndexParams {
+            exact_below: 0,
+            ..IndexParams::default()
+        },
+    );
+    insert(&mut index, &vectors)?;
+    index.prepare_search();
+    let build = started.elapsed().as_secs_f64();
+    let memory = resident_mib() - rss;
+
+    let (truth, times) = timed(&queries, |q| Ok(index.exact(q, 10, Filter::All)))?;
+    let truth: Vec<HashSet<PhotoId>> = truth.iter().map(|h| ids(h)).collect();
+    row(
+        n,
+        "exact scan",
+        "–",
+        None,
+        (n * DIM * 4) as f64 / MIB,
+        &times,
+        1.0,
+    );
+    for ef in EFS {
+        index.set_ef_search(ef);
+        let (hits, times) = timed(&queries, |q| Ok(index.search(q, 10, Filter::All)?))?;
+        row(
+            n,
+            "shoebox HNSW (f32)",
+            &ef.to_string(),
+            Some(build),
+            memory,
+            &times,
+            recall(&hits, &truth),
+        );
+    }
+    drop(index);
+
+    for (name, quantise) in [("f16", to_f16 as fn(&[f32]) -> Vec<f32>), ("int8", to_i8)] {
+        let rough: Vec<Vec<f32>> = vectors.iter().map(|v| normalised(quantise(v))).collect();
+        let mut index = VectorIndex::new(
+            "bench",
+            DIM,
+            IndexParams {
+                exact_below: 0,
+                ..IndexParams::default()
+            },
+        );
+        insert(&mut index, &rough)?;
+        index.prepare_search();
+        index.set_ef_search(96);
+        let (hits, times) = timed(&queries, |q| {
+            let mut hits = index.search(q, 40, Filter::All)?;
+            for h in &mut hits {
+                h.score = dot(q, &vectors[(h.photo.0 - 1) as usize]);
+            }
+            hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+            hits.truncate(10);
+            Ok(hits)
+        })?;
+        let bytes = if name == "f16" { 2 } else { 1 };
+        let graph_vectors = (n * DIM * bytes) as f64 / MIB;
+        row(
+            n,
+            &format!("HNSW on {name}, f32 rescoring of 40"),
+            "96",
+            None,
+            graph_vectors,
+            &times,
+            recall(&hits, &truth),
+        );
+    }
+
+    if let Some(python) = std::env::var_os("SHOEBOX_BENCH_PYTHON") {
+        faiss(Path::new(&python), n, &vectors, &queries, &truth)?;
+    }
+    Ok(())
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn insert(index: &mut VectorIndex, vectors: &[Vec<f32>]) -> anyhow::Result<()> {
+    for (c, chunk) in vectors.chunks(10_000).enumerate() {
+        let items: Vec<(PhotoId, &[f32])> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (PhotoId((c * 10_000 + i + 1) as i64), v.as_slice()))
+            .collect();
+        index.insert_batch(&items)?;
+    }
+    Ok(())
+}
+
+fn timed(
+    queries: &[Vec<f32>],
+    mut search: impl FnMut(&[f32]) -> anyhow::Result<Vec<Hit>>,
+) -> anyhow::Result<(Vec<Vec<Hit>>, Vec<f64>)> {
+    let mut hits = Vec::with_capacity(queries.len());
+    let mut times = Vec::with_capacity(queries.len());
+    for q in queries {
+        let started = Instant::now();
+        hits.push(search(q)?);
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok((hits, times))
+}
+
+fn ids(hits: &[Hit]) -> HashSet<PhotoId> {
+    hits.iter().map(|h| h.photo).collect()
+}
+
+fn recall(hits: &[Vec<Hit>], truth: &[HashSet<PhotoId>]) -> f64 {
+    let found: usize = hits
+        .iter()
+        .zip(truth)
+        .map(|(h, t)| h.iter().filter(|x| t.contains(&x.photo)).count())
+        .sum();
+    found as f64 / (10 * truth.len()) as f64
+}
+
+fn percentile(times: &[f64], p: f64) -> f64 {
+    let mut sorted = times.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn row(
+    n: usize,
+    method: &str,
+    ef: &str,
+    build: Option<f64>,
+    memory: f64,
+    times: &[f64],
+    recall: f64,
+) {
+    let build = build.map_or_else(|| "–".to_owned(), |b| format!("{b:.1}"));
+    println!(
+        "| {n} | {method} | {ef} | {build} | {memory:.0} | {:.3} | {:.3} | {recall:.4} |",
+        percentile(times, 0.5),
+        percentile(times, 0.99)
+    );
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Rounds each component to the nearest f16 (round-to-nearest on the mantissa).
+fn to_f16(v: &[f32]) -> Vec<f32> {
+    v.iter()
+        .map(|x| {
+            let bits = x.to_bits();
+            let rounded = bits.wrapping_add(0x0000_1000) & 0xffff_e000;
+            f32::from_bits(rounded)
+        })
+        .collect()
+}
+
+/// Symmetric int8 quantisation with one scale per vector.
+fn to_i8(v: &[f32]) -> Vec<f32> {
+    let scale = v.iter().fold(0.0f32, |m, x| m.max(x.abs())) / 127.0;
+    v.iter()
+        .map(|x| (x / scale).round().clamp(-127.0, 127.0) * scale)
+        .collect()
+}
+
+/// Resident set size of this process, MiB.
+fn resident_mib() -> f64 {
+    let pages = fs_err::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0);
+    pages * 4096.0 / MIB
+}
+
+fn faiss(
+    python: &Path,
+    n: usize,
+    vectors: &[Vec<f32>],
+    queries: &[Vec<f32>],
+    truth: &[HashSet<PhotoId>],
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    write_f32(&dir.path().join("base.f32"), vectors)?;
+    write_f32(&dir.path().join("queries.f32"), queries)?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/faiss_hnsw.py");
+    let efs: Vec<String> = EFS.iter().map(ToString::to_string).collect();
+    let out = Command::new(python)
+        .arg(script)
+        .arg(dir.path())
+        .arg(DIM.to_string())
+        .arg(IndexParams::default().max_connections.to_string())
+        .arg(IndexParams::default().ef_construction.to_string())
+        .arg(efs.join(","))
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "faiss_hnsw.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let build = report["build_s"].as_f64().unwrap_or(f64::NAN);
+    let memory = report["memory_mib"].as_f64().unwrap_or(f64::NAN);
+    for run in report["runs"].as_array().into_iter().flatten() {
+        let ids: Vec<Vec<i64>> = serde_json::from_value(run["ids"].clone())?;
+        let times: Vec<f64> = serde_json::from_value(run["times_ms"].clone())?;
+        let hits: Vec<Vec<Hit>> = ids
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|i| Hit {
+                        photo: PhotoId(i + 1),
+                        score: 0.0,
+                    })
+                    .collect()
+            })
+            .collect();
+        let ef = run["ef"].as_u64().unwrap_or(0).to_string();
+        row(
+            n,
+            "faiss-cpu HNSW (f32)",
+            &ef,
+            Some(build),
+            memory,
+            &times,
+            recall(&hits, truth),
+        );
+    }
+    Ok(())
+}
+
+fn write_f32(path: &Path, rows: &[Vec<f32>]) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::new(fs_err::File::create(path)?);
+    for row in rows {
+        for v in row {
+            out.write_all(&v.to_le_bytes())?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
