@@ -22,8 +22,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use shoebox_core::{
-    Exposure, FileStamp, ImageFormat, MetadataStore, PhotoId, PhotoMetadata, PhotoWrite,
-    QueryTerm, ScanOutcome, SearchFilters, TextEmbedder,
+    Exposure, FileStamp, ImageFormat, MetadataStore, PhotoId, PhotoMetadata, PhotoWrite, QueryTerm,
+    ScanOutcome, SearchFilters,
 };
 use shoebox_engine::{SearchIndices, SearchRequest, SearchSettings, search};
 use shoebox_ml::Clip;
@@ -69,7 +69,9 @@ async fn main() -> anyhow::Result<()> {
         .map(|i| format!("{}/{}_{}/IMG_{i:06}.jpg", 2000 + i % 25, word(), word()))
         .collect();
     for chunk in paths.chunks(5_000) {
-        store.apply(chunk.iter().map(|p| insert(root, p)).collect()).await?;
+        store
+            .apply(chunk.iter().map(|p| insert(root, p)).collect())
+            .await?;
     }
     let photos = store.live_photos().await?;
     let mut text = TextIndex::open(&data.path().join("text"))?;
@@ -89,11 +91,17 @@ async fn main() -> anyhow::Result<()> {
     text.commit("bench")?;
     let vectors = ClipLike::new(clip.dim(), n / 100, 5).sample(n, 6);
     let mut vector = VectorIndex::new(clip.model_id(), clip.dim(), IndexParams::default());
-    let items: Vec<(PhotoId, &[f32])> =
-        photos.iter().map(|p| p.id).zip(vectors.iter().map(Vec::as_slice)).collect();
+    let items: Vec<(PhotoId, &[f32])> = photos
+        .iter()
+        .map(|p| p.id)
+        .zip(vectors.iter().map(Vec::as_slice))
+        .collect();
     vector.insert_batch(&items)?;
     let indices = SearchIndices { vector, text };
-    println!("library of {n} photos built in {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "library of {n} photos built in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let settings = SearchSettings {
         candidates: 200,
@@ -122,15 +130,26 @@ async fn main() -> anyhow::Result<()> {
         let embedding = clip.embed_texts(&[query.as_str()])?;
         parts[0].1.push(ms(t));
         let t = Instant::now();
-        indices.vector.search(&embedding[0].vector, 200, Filter::All)?;
+        indices
+            .vector
+            .search(&embedding[0].vector, 200, Filter::All)?;
         parts[1].1.push(ms(t));
         let t = Instant::now();
-        let term = QueryTerm { text: query.clone(), weight: 1.0 };
-        indices.text.search(&[term], &[], &SearchFilters::default(), 200)?;
+        let term = QueryTerm {
+            text: query.clone(),
+            weight: 1.0,
+        };
+        indices
+            .text
+            .search(&[term], &[], &SearchFilters::default(), 200)?;
         parts[2].1.push(ms(t));
 
         let t = Instant::now();
-        let request = SearchRequest { query: query.clone(), limit: 20, ..SearchRequest::default() };
+        let request = SearchRequest {
+            query: query.clone(),
+            limit: 20,
+            ..SearchRequest::default()
+        };
         let page = search(&indices, &clip, &settings, &request)?;
         let f = Instant::now();
         for hit in &page.hits {
@@ -158,8 +177,13 @@ fn insert(root: shoebox_core::RootId, rel_path: &str) -> PhotoWrite {
     PhotoWrite::Insert {
         root,
         rel_path: rel_path.to_owned(),
-        stamp: FileStamp { size: 1, mtime_ns: 1 },
-        hash: Some(shoebox_core::ContentHash(*blake3::hash(rel_path.as_bytes()).as_bytes())),
+        stamp: FileStamp {
+            size: 1,
+            mtime_ns: 1,
+        },
+        hash: Some(shoebox_core::ContentHash(
+            *blake3::hash(rel_path.as_bytes()).as_bytes(),
+        )),
         outcome: ScanOutcome::Indexed(PhotoMetadata {
             format: ImageFormat::Jpeg,
             width: 4000,

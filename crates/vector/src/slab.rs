@@ -14,7 +14,10 @@ pub(crate) struct Slab {
     dim: usize,
     photos: Vec<PhotoId>,
     data: Vec<f32>,
+    /// Photo → its current slot.
     live: HashMap<PhotoId, usize>,
+    /// Slot → whether it is current: scans and filters read this in slot order.
+    alive: Vec<bool>,
 }
 
 impl Slab {
@@ -24,6 +27,7 @@ impl Slab {
             photos: Vec::new(),
             data: Vec::new(),
             live: HashMap::new(),
+            alive: Vec::new(),
         }
     }
 
@@ -34,9 +38,12 @@ impl Slab {
         live: &[bool],
         data: Vec<f32>,
     ) -> Self {
+        let alive: Vec<bool> = (0..photos.len())
+            .map(|slot| live.get(slot).copied().unwrap_or(false))
+            .collect();
         let live = photos
             .iter()
-            .zip(live)
+            .zip(&alive)
             .enumerate()
             .filter(|(_, (_, alive))| **alive)
             .map(|(slot, (photo, _))| (*photo, slot))
@@ -46,6 +53,7 @@ impl Slab {
             photos,
             data,
             live,
+            alive,
         }
     }
 
@@ -58,13 +66,22 @@ impl Slab {
         let slot = self.photos.len();
         self.photos.push(photo);
         self.data.extend_from_slice(vector);
-        self.live.insert(photo, slot);
+        self.alive.push(true);
+        if let Some(old) = self.live.insert(photo, slot) {
+            self.alive[old] = false;
+        }
         slot
     }
 
     /// Tombstones the photo's slot; false when it had none.
     pub(crate) fn remove(&mut self, photo: PhotoId) -> bool {
-        self.live.remove(&photo).is_some()
+        match self.live.remove(&photo) {
+            Some(slot) => {
+                self.alive[slot] = false;
+                true
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn vector(&self, slot: usize) -> &[f32] {
@@ -77,18 +94,20 @@ impl Slab {
 
     /// Whether `slot` is its photo's current vector.
     pub(crate) fn is_live(&self, slot: usize) -> bool {
-        self.photos
-            .get(slot)
-            .is_some_and(|photo| self.live.get(photo) == Some(&slot))
+        self.alive.get(slot).copied().unwrap_or(false)
     }
 
     pub(crate) fn live_slot(&self, photo: PhotoId) -> Option<usize> {
         self.live.get(&photo).copied()
     }
 
-    /// Live photos and their slots, in no order.
+    /// Live photos and their slots, in slot order (memory order, for scans).
     pub(crate) fn live(&self) -> impl Iterator<Item = (PhotoId, usize)> + '_ {
-        self.live.iter().map(|(photo, slot)| (*photo, *slot))
+        self.alive
+            .iter()
+            .enumerate()
+            .filter(|(_, alive)| **alive)
+            .map(|(slot, _)| (self.photos[slot], slot))
     }
 
     pub(crate) fn live_len(&self) -> usize {

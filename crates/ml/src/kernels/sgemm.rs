@@ -363,7 +363,10 @@ impl Block<'_> {
                 // SAFETY: see `run`: this row and the `cols` masked columns from
                 // `col0 + v*NR` are inside `y` and this task's; the bias holds 2*NR floats.
                 unsafe {
-                    let dst = self.out.0.add((self.row0 + i) * self.ldy + self.col0 + v * NR);
+                    let dst = self
+                        .out
+                        .0
+                        .add((self.row0 + i) * self.ldy + self.col0 + v * NR);
                     let base = match self.start {
                         Start::Bias(bias) => _mm512_loadu_ps(bias.as_ptr().add(v * NR)),
                         Start::Output => _mm512_maskz_loadu_ps(mask, dst),

@@ -33,7 +33,10 @@ fn recall_at_10_is_at_least_098_on_20k_clip_like_vectors() {
     index.prepare_search();
     let flat = recall(&index);
     eprintln!("recall@10: hnsw_rs walk {walked:.4}, flat graph {flat:.4}");
-    assert!(walked >= 0.98 && flat >= 0.98, "recall@10 = {walked:.4} / {flat:.4}");
+    assert!(
+        walked >= 0.98 && flat >= 0.98,
+        "recall@10 = {walked:.4} / {flat:.4}"
+    );
 }
 
 #[test]
@@ -44,8 +47,13 @@ fn a_selective_filter_returns_only_allowed_photos_and_the_exact_best() {
     index.prepare_search();
     let allowed: HashSet<_> = (1..=3_000).step_by(97).map(shoebox_core::PhotoId).collect();
     let query = &data.sample(1, 6)[0];
-    let hits = index.search(query, 5, Filter::Only(&allowed)).expect("query");
+    let hits = index
+        .search(query, 5, Filter::Only(&allowed))
+        .expect("query");
     assert_eq!(hits.len(), 5);
     assert!(hits.iter().all(|h| allowed.contains(&h.photo)));
-    assert_eq!(ids(&hits), ids(&index.exact(query, 5, Filter::Only(&allowed))));
+    assert_eq!(
+        ids(&hits),
+        ids(&index.exact(query, 5, Filter::Only(&allowed)))
+    );
 }
