@@ -115,7 +115,7 @@ async fn main() -> anyhow::Result<()> {
         .map(|i| match i % 3 {
             0 => format!("a photo of a {} at the {}", word(), word()),
             1 => format!("{} {}", word(), word()),
-            _ => format!("{} -{}", word(), word()),
+            _ => format!("{} {} -{}", word(), word(), word()),
         })
         .collect();
     let mut parts: [(&str, Vec<f64>); 5] = [

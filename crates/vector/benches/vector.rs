@@ -54,17 +54,8 @@ fn run(n: usize) -> anyhow::Result<()> {
 
     let rss = resident_mib();
     let started = Instant::now();
-    let mut index = VectorIndex::new(
-        "bench",
-        DIM,
-        IndexParams {
-            exact_below: 0,
-            ..IndexParams::default()
-        },
-    );
-    insert(&mut index, &vectors)?;
-    index.prepare_search();
-    let build = started.elapsed().as_secs_f64();
+    let mut index = build(&vectors)?;
+    let build_s = started.elapsed().as_secs_f64();
     let memory = resident_mib() - rss;
 
     let (truth, times) = timed(&queries, |q| Ok(index.exact(q, 10, Filter::All)))?;
@@ -85,7 +76,7 @@ fn run(n: usize) -> anyhow::Result<()> {
             n,
             "shoebox HNSW (f32)",
             &ef.to_string(),
-            Some(build),
+            Some(build_s),
             memory,
             &times,
             recall(&hits, &truth),
@@ -95,16 +86,7 @@ fn run(n: usize) -> anyhow::Result<()> {
 
     for (name, quantise) in [("f16", to_f16 as fn(&[f32]) -> Vec<f32>), ("int8", to_i8)] {
         let rough: Vec<Vec<f32>> = vectors.iter().map(|v| normalised(quantise(v))).collect();
-        let mut index = VectorIndex::new(
-            "bench",
-            DIM,
-            IndexParams {
-                exact_below: 0,
-                ..IndexParams::default()
-            },
-        );
-        insert(&mut index, &rough)?;
-        index.prepare_search();
+        let mut index = build(&rough)?;
         index.set_ef_search(96);
         let (hits, times) = timed(&queries, |q| {
             let mut hits = index.search(q, 40, Filter::All)?;
@@ -135,6 +117,18 @@ fn run(n: usize) -> anyhow::Result<()> {
 }
 
 const MIB: f64 = 1024.0 * 1024.0;
+
+/// An index over `vectors` (photo ids 1..), ready to search; the graph is always walked.
+fn build(vectors: &[Vec<f32>]) -> anyhow::Result<VectorIndex> {
+    let params = IndexParams {
+        exact_below: 0,
+        ..IndexParams::default()
+    };
+    let mut index = VectorIndex::new("bench", DIM, params);
+    insert(&mut index, vectors)?;
+    index.prepare_search();
+    Ok(index)
+}
 
 fn insert(index: &mut VectorIndex, vectors: &[Vec<f32>]) -> anyhow::Result<()> {
     for (c, chunk) in vectors.chunks(10_000).enumerate() {

@@ -5,6 +5,8 @@
 
 use hnsw_rs::prelude::Distance;
 
+pub(crate) use crate::simd::dot;
+
 /// `1 − a·b`, clamped to `[0, 2]`: the HNSW distance for unit-length vectors.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct UnitDot;
@@ -15,21 +17,6 @@ impl Distance<f32> for UnitDot {
     }
 }
 
-/// Dot product with eight independent accumulators, so the compiler vectorises it.
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    const LANES: usize = 8;
-    let mut acc = [0.0f32; LANES];
-    let (a_chunks, a_rest) = a.as_chunks::<LANES>();
-    let (b_chunks, b_rest) = b.as_chunks::<LANES>();
-    for (x, y) in a_chunks.iter().zip(b_chunks) {
-        for lane in 0..LANES {
-            acc[lane] += x[lane] * y[lane];
-        }
-    }
-    let tail: f32 = a_rest.iter().zip(b_rest).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
-}
-
 /// The Euclidean norm.
 pub(crate) fn norm(a: &[f32]) -> f32 {
     dot(a, a).sqrt()
@@ -38,16 +25,6 @@ pub(crate) fn norm(a: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dot_matches_the_plain_sum_at_every_length() {
-        for len in 0..40 {
-            let a: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
-            let b: Vec<f32> = (0..len).map(|i| (i as f32 * 0.11).cos()).collect();
-            let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-            assert!((dot(&a, &b) - plain).abs() < 1e-5, "len {len}");
-        }
-    }
 
     #[test]
     fn identical_vectors_rounding_above_one_give_zero_not_a_panic() {

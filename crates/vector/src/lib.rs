@@ -15,6 +15,7 @@ mod error;
 mod graph;
 mod index;
 mod persist;
+mod simd;
 mod slab;
 
 pub use error::{Error, Result};

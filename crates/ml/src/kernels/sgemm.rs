@@ -264,6 +264,22 @@ fn pack_rows(x: &[f32], k: usize, row0: usize, rows: usize, k0: usize, kc: usize
     }
 }
 
+/// Calls `step(p)` for every depth `p < kc`, four per loop turn so the tile's loop body is
+/// unrolled.
+#[inline(always)]
+fn depth_steps(kc: usize, mut step: impl FnMut(usize)) {
+    let unrolled = kc / 4 * 4;
+    for p in (0..unrolled).step_by(4) {
+        step(p);
+        step(p + 1);
+        step(p + 2);
+        step(p + 3);
+    }
+    for p in unrolled..kc {
+        step(p);
+    }
+}
+
 /// The output pointer shared by the tasks of one [`matmul`].
 struct SharedOut(*mut f32);
 // SAFETY: each task writes only its own rows × the columns of its own panels (disjoint
@@ -343,16 +359,7 @@ impl Block<'_> {
                 }
             }
         };
-        let unrolled = self.kc / 4 * 4;
-        for p in (0..unrolled).step_by(4) {
-            step(&mut acc, p);
-            step(&mut acc, p + 1);
-            step(&mut acc, p + 2);
-            step(&mut acc, p + 3);
-        }
-        for p in unrolled..self.kc {
-            step(&mut acc, p);
-        }
+        depth_steps(self.kc, |p| step(&mut acc, p));
         for (i, row) in acc.iter().enumerate().take(self.rows) {
             for (v, sum) in row.iter().enumerate() {
                 let cols = self.cols.saturating_sub(v * NR).min(NR);
@@ -406,16 +413,7 @@ impl Block<'_> {
                 }
             }
         };
-        let unrolled = self.kc / 4 * 4;
-        for p in (0..unrolled).step_by(4) {
-            step(&mut acc, p);
-            step(&mut acc, p + 1);
-            step(&mut acc, p + 2);
-            step(&mut acc, p + 3);
-        }
-        for p in unrolled..self.kc {
-            step(&mut acc, p);
-        }
+        depth_steps(self.kc, |p| step(&mut acc, p));
         for (i, row) in acc.iter().enumerate().take(self.rows) {
             let offset = (self.row0 + i) * self.ldy + self.col0;
             let mut tile = [0f32; NR];
