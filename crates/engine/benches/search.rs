@@ -97,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
         .zip(vectors.iter().map(Vec::as_slice))
         .collect();
     vector.insert_batch(&items)?;
+    vector.prepare_search();
     let indices = SearchIndices { vector, text };
     println!(
         "library of {n} photos built in {:.0} s",

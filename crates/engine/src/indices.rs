@@ -170,6 +170,8 @@ impl Engine {
         let dir = self.data_dir().text_index();
         match TextIndex::open(&dir) {
             Ok(index) => Ok(index),
+            // Another process is writing it: wait for it, never rebuild under it.
+            Err(e @ shoebox_text::Error::Busy { .. }) => Err(Error::Text(e)),
             Err(e) => {
                 tracing::warn!("{e}; rebuilding the text index");
                 fs_err::remove_dir_all(&dir)?;

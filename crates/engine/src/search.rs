@@ -40,7 +40,7 @@ pub fn search(
 ) -> Result<SearchPage> {
     let query = ParsedQuery::parse(&request.query)?;
     if query.include.is_empty() {
-        return browse(indices, request);
+        return browse(indices, request, &query);
     }
     let vector = query_vector(embedder, &query)?;
     let clip = vector_hits(indices, settings, request, &query, &vector)?;
@@ -114,11 +114,23 @@ fn vector_hits(
     query: &ParsedQuery,
     vector: &[f32],
 ) -> Result<Vec<(PhotoId, f32)>> {
-    let allowed = indices
-        .text
-        .allowed(&query.exclude, &request.filters)
-        .map_err(Error::Text)?;
-    let filter = allowed.as_ref().map_or(Filter::All, Filter::Only);
+    // Without filters, exclusions are few photos to leave out; with filters, the photos
+    // that pass them are the smaller set to keep.
+    let (allowed, excluded) = if request.filters.is_empty() {
+        let excluded = indices.text.excluded(&query.exclude).map_err(Error::Text)?;
+        (None, excluded)
+    } else {
+        let allowed = indices
+            .text
+            .allowed(&query.exclude, &request.filters)
+            .map_err(Error::Text)?;
+        (allowed, Default::default())
+    };
+    let filter = match &allowed {
+        Some(ids) => Filter::Only(ids),
+        None if excluded.is_empty() => Filter::All,
+        None => Filter::Except(&excluded),
+    };
     let cutoff = settings.min_similarity(indices.vector.model_id());
     Ok(indices
         .vector
@@ -130,9 +142,15 @@ fn vector_hits(
         .collect())
 }
 
-/// Every photo under the filters, newest first (or by the requested order).
-fn browse(indices: &SearchIndices, request: &SearchRequest) -> Result<SearchPage> {
-    let photos = indices.text.photos(&request.filters).map_err(Error::Text)?;
+/// Every photo under the filters and without the excluded terms, newest first.
+fn browse(
+    indices: &SearchIndices,
+    request: &SearchRequest,
+    query: &ParsedQuery,
+) -> Result<SearchPage> {
+    let mut photos = indices.text.photos(&request.filters).map_err(Error::Text)?;
+    let excluded = indices.text.excluded(&query.exclude).map_err(Error::Text)?;
+    photos.retain(|(photo, _)| !excluded.contains(photo));
     let ranked = photos
         .into_iter()
         .map(|(photo, taken)| Ranked {

@@ -14,6 +14,12 @@ pub enum Error {
         #[source]
         source: tantivy::TantivyError,
     },
+    /// Another process holds the index's write lock.
+    #[error("text index at {path} is in use by another Shoebox process")]
+    Busy {
+        /// The index folder.
+        path: PathBuf,
+    },
     /// A caption in a language no stemmer is configured for.
     #[error("captions in {0:?} are not supported (supported: {langs})", langs = crate::SUPPORTED_LANGUAGES.join(", "))]
     Language(String),

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use shoebox_core::{PhotoId, QueryTerm, SearchFilters};
 use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::columnar::Column;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, QueryParser, TermSetQuery};
 use tantivy::schema::{Facet, Field};
@@ -205,10 +206,11 @@ impl TextIndex {
                 &TopDocs::with_limit(limit).order_by_score(),
             )
             .map_err(&wrap)?;
+        let mut columns = Columns::new(&searcher, &self.path);
         top.into_iter()
             .map(|(score, address)| {
                 Ok(TextHit {
-                    photo: self.photo_of(&searcher, address)?,
+                    photo: columns.read(address)?.0,
                     score,
                 })
             })
@@ -241,9 +243,10 @@ impl TextIndex {
         let docs = searcher
             .search(&BooleanQuery::new(all), &DocSetCollector)
             .map_err(tantivy_error(&self.path))?;
+        let mut columns = Columns::new(&searcher, &self.path);
         let ids = docs
             .into_iter()
-            .map(|address| self.photo_of(&searcher, address))
+            .map(|address| Ok(columns.read(address)?.0))
             .collect::<Result<_>>()?;
         Ok(Some(ids))
     }
@@ -272,20 +275,29 @@ impl TextIndex {
     }
 
     fn with_dates(&self, query: &dyn Query) -> Result<Vec<(PhotoId, Option<i64>)>> {
-        let wrap = tantivy_error(&self.path);
         let searcher = self.reader.searcher();
-        let docs = searcher.search(query, &DocSetCollector).map_err(&wrap)?;
+        let docs = searcher
+            .search(query, &DocSetCollector)
+            .map_err(tantivy_error(&self.path))?;
+        let mut columns = Columns::new(&searcher, &self.path);
         docs.into_iter()
-            .map(|address| {
-                let taken = searcher
-                    .segment_reader(address.segment_ord)
-                    .fast_fields()
-                    .i64("taken")
-                    .map_err(&wrap)?
-                    .first(address.doc_id);
-                Ok((self.photo_of(&searcher, address)?, taken))
-            })
+            .map(|address| columns.read(address))
             .collect()
+    }
+
+    /// The photos whose text matches any of the terms (what an exclusion removes).
+    pub fn excluded(&self, exclude: &[QueryTerm]) -> Result<HashSet<PhotoId>> {
+        let parser = self.parser();
+        let any: Vec<(Occur, Box<dyn Query>)> = exclude
+            .iter()
+            .filter_map(|term| parse(&parser, &term.text))
+            .map(|q| (Occur::Should, q))
+            .collect();
+        if any.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let found = self.with_dates(&BooleanQuery::new(any))?;
+        Ok(found.into_iter().map(|(photo, _)| photo).collect())
     }
 
     /// Tags and their photo counts, most used first.
@@ -337,19 +349,45 @@ impl TextIndex {
         }
         words
     }
+}
 
-    fn photo_of(&self, searcher: &tantivy::Searcher, address: DocAddress) -> Result<PhotoId> {
-        let wrap = tantivy_error(&self.path);
-        let column = searcher
-            .segment_reader(address.segment_ord)
-            .fast_fields()
-            .i64("photo")
-            .map_err(&wrap)?;
-        column.first(address.doc_id).map(PhotoId).ok_or_else(|| {
+/// The photo id and date columns, opened once per segment.
+struct Columns<'a> {
+    searcher: &'a tantivy::Searcher,
+    path: &'a Path,
+    open: HashMap<u32, (Column<i64>, Column<i64>)>,
+}
+
+impl<'a> Columns<'a> {
+    fn new(searcher: &'a tantivy::Searcher, path: &'a Path) -> Self {
+        Self {
+            searcher,
+            path,
+            open: HashMap::new(),
+        }
+    }
+
+    /// A document's photo and date.
+    fn read(&mut self, address: DocAddress) -> Result<(PhotoId, Option<i64>)> {
+        let wrap = tantivy_error(self.path);
+        let (photo, taken) = match self.open.entry(address.segment_ord) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let fields = self
+                    .searcher
+                    .segment_reader(address.segment_ord)
+                    .fast_fields();
+                let photo = fields.i64("photo").map_err(&wrap)?;
+                let taken = fields.i64("taken").map_err(&wrap)?;
+                e.insert((photo, taken))
+            }
+        };
+        let id = photo.first(address.doc_id).map(PhotoId).ok_or_else(|| {
             wrap(tantivy::TantivyError::InternalError(
                 "document without a photo id".to_owned(),
             ))
-        })
+        })?;
+        Ok((id, taken.first(address.doc_id)))
     }
 }
 
@@ -367,8 +405,13 @@ fn parse(parser: &QueryParser, text: &str) -> Option<Box<dyn Query>> {
 }
 
 fn tantivy_error(path: &Path) -> impl Fn(tantivy::TantivyError) -> Error + '_ {
-    move |source| Error::Tantivy {
-        path: path.to_owned(),
-        source,
+    move |source| match source {
+        tantivy::TantivyError::LockFailure(..) => Error::Busy {
+            path: path.to_owned(),
+        },
+        source => Error::Tantivy {
+            path: path.to_owned(),
+            source,
+        },
     }
 }

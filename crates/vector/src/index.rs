@@ -51,6 +51,8 @@ pub enum Filter<'a> {
     All,
     /// Only these.
     Only(&'a HashSet<PhotoId>),
+    /// All but these.
+    Except(&'a HashSet<PhotoId>),
 }
 
 impl Filter<'_> {
@@ -58,6 +60,7 @@ impl Filter<'_> {
         match self {
             Self::All => true,
             Self::Only(ids) => ids.contains(&photo),
+            Self::Except(ids) => !ids.contains(&photo),
         }
     }
 }
@@ -251,6 +254,7 @@ impl VectorIndex {
         let candidates = match filter {
             Filter::All => self.len(),
             Filter::Only(ids) => ids.len().min(self.len()),
+            Filter::Except(ids) => self.len().saturating_sub(ids.len()),
         };
         if k == 0 || candidates == 0 {
             return Ok(Vec::new());
@@ -297,6 +301,12 @@ impl VectorIndex {
         };
         let mut hits: Vec<Hit> = match filter {
             Filter::All => self.slab.live().map(score).collect(),
+            Filter::Except(ids) => self
+                .slab
+                .live()
+                .filter(|(photo, _)| !ids.contains(photo))
+                .map(score)
+                .collect(),
             Filter::Only(ids) => ids
                 .iter()
                 .filter_map(|photo| {

@@ -270,6 +270,11 @@ fn date_sort_browse_and_stable_pages() -> anyhow::Result<()> {
     };
     assert_eq!(run(&indices, &by_date), [5, 3, 2, 1]);
     assert_eq!(run(&indices, &request("")), [6, 5, 4, 3, 2, 1]);
+    assert_eq!(
+        run(&indices, &request("-dog")),
+        [6, 5, 3, 1],
+        "browse minus a word"
+    );
 
     for sort in [SortOrder::Relevance, SortOrder::Date] {
         let mut seen = Vec::new();

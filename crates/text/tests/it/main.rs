@@ -275,3 +275,12 @@ fn unknown_caption_language_is_a_clear_error() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_second_writer_is_told_busy() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let _first = TextIndex::open(dir.path())?;
+    let err = TextIndex::open(dir.path()).unwrap_err();
+    assert!(matches!(err, shoebox_text::Error::Busy { .. }), "{err}");
+    Ok(())
+}

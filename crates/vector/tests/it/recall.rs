@@ -57,3 +57,24 @@ fn a_selective_filter_returns_only_allowed_photos_and_the_exact_best() {
         ids(&index.exact(query, 5, Filter::Only(&allowed)))
     );
 }
+
+#[test]
+fn an_exclusion_filter_leaves_those_photos_out_of_graph_and_exact_search() {
+    let data = ClipLike::new(64, 20, 7);
+    let vectors = data.sample(6_000, 8);
+    let mut index = index_of(&vectors, graph_only());
+    index.prepare_search();
+    let query = &data.sample(1, 9)[0];
+    let best: HashSet<_> = ids(&index.search(query, 20, Filter::All).expect("query"))
+        .into_iter()
+        .collect();
+    let hits = index
+        .search(query, 10, Filter::Except(&best))
+        .expect("query");
+    assert_eq!(hits.len(), 10);
+    assert!(hits.iter().all(|h| !best.contains(&h.photo)));
+    assert_eq!(
+        ids(&hits),
+        ids(&index.exact(query, 10, Filter::Except(&best)))
+    );
+}
