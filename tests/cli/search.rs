@@ -149,6 +149,18 @@ fn a_damaged_vector_index_is_rebuilt_and_an_unchanged_one_is_not_rewritten() -> 
 }
 
 #[test]
+fn an_index_left_stale_by_a_scan_without_embedding_is_rebuilt() -> anyhow::Result<()> {
+    let sb = library()?;
+    fs_err::remove_file(sb.photos().join("travel/rocket.jpg"))?;
+    // The scan marks the photo gone in the store but does not touch the vector index.
+    search_cmd(&sb, &["index", "--no-embed"])?;
+    let (names, page) = hits(&sb, &["search", "rocket"])?;
+    assert_eq!(page["total"], 4, "{page}");
+    assert!(!names.contains(&"rocket.jpg".to_owned()), "{names:?}");
+    Ok(())
+}
+
+#[test]
 fn without_a_model_indexing_says_how_to_get_one() -> anyhow::Result<()> {
     let sb = Sandbox::new()?;
     shoebox_testkit::put(

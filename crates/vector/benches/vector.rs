@@ -15,7 +15,8 @@
 //!     cargo bench -p shoebox-vector --bench vector
 //! ```
 //!
-//! Without `SHOEBOX_BENCH_PYTHON` faiss is left out; `SHOEBOX_BENCH_N` defaults to 100000.
+//! Without `SHOEBOX_BENCH_PYTHON` faiss is left out; `SHOEBOX_BENCH_N` defaults to 100000;
+//! `SHOEBOX_BENCH_QUANTISED=0` leaves out the f16 / int8 rows (two more builds).
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 
@@ -84,7 +85,11 @@ fn run(n: usize) -> anyhow::Result<()> {
     }
     drop(index);
 
+    let quantised = std::env::var("SHOEBOX_BENCH_QUANTISED").map_or(true, |v| v != "0");
     for (name, quantise) in [("f16", to_f16 as fn(&[f32]) -> Vec<f32>), ("int8", to_i8)] {
+        if !quantised {
+            break;
+        }
         let rough: Vec<Vec<f32>> = vectors.iter().map(|v| normalised(quantise(v))).collect();
         let mut index = build(&rough)?;
         index.set_ef_search(96);
