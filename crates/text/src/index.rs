@@ -186,18 +186,8 @@ impl TextIndex {
         if should.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
-        let mut all: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, Box::new(BooleanQuery::new(should)))];
-        for term in exclude {
-            if let Some(q) = parse(&parser, &term.text) {
-                all.push((Occur::MustNot, q));
-            }
-        }
-        all.extend(
-            self.filter_clauses(filters)
-                .into_iter()
-                .map(|q| (Occur::Must, q)),
-        );
+        let mut all = self.narrowing(&parser, exclude, filters);
+        all.push((Occur::Must, Box::new(BooleanQuery::new(should))));
         let searcher = self.reader.searcher();
         let wrap = tantivy_error(&self.path);
         let top = searcher
@@ -224,40 +214,18 @@ impl TextIndex {
         exclude: &[QueryTerm],
         filters: &SearchFilters,
     ) -> Result<Option<HashSet<PhotoId>>> {
-        let parser = self.parser();
-        let mut all: Vec<(Occur, Box<dyn Query>)> = self
-            .filter_clauses(filters)
-            .into_iter()
-            .map(|q| (Occur::Must, q))
-            .collect();
-        for term in exclude {
-            if let Some(q) = parse(&parser, &term.text) {
-                all.push((Occur::MustNot, q));
-            }
-        }
+        let mut all = self.narrowing(&self.parser(), exclude, filters);
         if all.is_empty() {
             return Ok(None);
         }
         all.push((Occur::Must, Box::new(AllQuery)));
-        let searcher = self.reader.searcher();
-        let docs = searcher
-            .search(&BooleanQuery::new(all), &DocSetCollector)
-            .map_err(tantivy_error(&self.path))?;
-        let mut columns = Columns::new(&searcher, &self.path);
-        let ids = docs
-            .into_iter()
-            .map(|address| Ok(columns.read(address)?.0))
-            .collect::<Result<_>>()?;
-        Ok(Some(ids))
+        let found = self.with_dates(&BooleanQuery::new(all))?;
+        Ok(Some(found.into_iter().map(|(photo, _)| photo).collect()))
     }
 
     /// Every photo the filters let through, with its date.
     pub fn photos(&self, filters: &SearchFilters) -> Result<Vec<(PhotoId, Option<i64>)>> {
-        let mut all: Vec<(Occur, Box<dyn Query>)> = self
-            .filter_clauses(filters)
-            .into_iter()
-            .map(|q| (Occur::Must, q))
-            .collect();
+        let mut all = self.narrowing(&self.parser(), &[], filters);
         all.push((Occur::Must, Box::new(AllQuery)));
         self.with_dates(&BooleanQuery::new(all))
     }
@@ -329,6 +297,24 @@ impl TextIndex {
         }
         parser.set_field_boost(self.fields.tags, 2.0);
         parser
+    }
+
+    /// Every filter as a must clause and every exclude term as a must-not clause.
+    fn narrowing(
+        &self,
+        parser: &QueryParser,
+        exclude: &[QueryTerm],
+        filters: &SearchFilters,
+    ) -> Vec<(Occur, Box<dyn Query>)> {
+        let must = self
+            .filter_clauses(filters)
+            .into_iter()
+            .map(|q| (Occur::Must, q));
+        let must_not = exclude
+            .iter()
+            .filter_map(|term| parse(parser, &term.text))
+            .map(|q| (Occur::MustNot, q));
+        must.chain(must_not).collect()
     }
 
     fn filter_clauses(&self, filters: &SearchFilters) -> Vec<Box<dyn Query>> {

@@ -190,6 +190,12 @@ impl VectorIndex {
         for (photo, vector) in items {
             self.check(*photo, vector)?;
         }
+        self.append(items);
+        Ok(())
+    }
+
+    /// Pushes checked vectors into the slab and the graph.
+    fn append(&mut self, items: &[(PhotoId, &[f32])]) {
         let first = self.slab.slots();
         for (photo, vector) in items {
             self.slab.push(*photo, vector);
@@ -198,12 +204,11 @@ impl VectorIndex {
             .map(|slot| (self.slab.vector(slot), slot))
             .collect();
         match points.as_slice() {
-            [] => return Ok(()),
+            [] => return,
             [one] => self.graph.insert_slice(*one),
             _ => self.graph.parallel_insert_slice(&points),
         }
         self.flat = None;
-        Ok(())
     }
 
     /// Removes a photo; false when it was not there.
@@ -219,28 +224,19 @@ impl VectorIndex {
 
     /// A fresh graph over the live vectors only.
     pub fn compacted(&self) -> Self {
-        let mut live: Vec<(PhotoId, usize)> = self.slab.live().collect();
-        live.sort_unstable_by_key(|(_, slot)| *slot);
+        let items: Vec<(PhotoId, &[f32])> = self
+            .slab
+            .live()
+            .map(|(photo, slot)| (photo, self.slab.vector(slot)))
+            .collect();
         let mut fresh = Self::from_slab(
             self.model_id.clone(),
             self.params,
             Slab::new(self.dim()),
-            new_graph(&self.params, live.len()),
+            new_graph(&self.params, items.len()),
         );
-        let items: Vec<(PhotoId, &[f32])> = live
-            .iter()
-            .map(|(photo, slot)| (*photo, self.slab.vector(*slot)))
-            .collect();
         // The vectors were checked when they first came in.
-        for (photo, vector) in &items {
-            fresh.slab.push(*photo, vector);
-        }
-        let points: Vec<(&[f32], DataId)> = (0..fresh.slab.slots())
-            .map(|slot| (fresh.slab.vector(slot), slot))
-            .collect();
-        if !points.is_empty() {
-            fresh.graph.parallel_insert_slice(&points);
-        }
+        fresh.append(&items);
         fresh.prepare_search();
         fresh
     }
@@ -300,13 +296,13 @@ impl VectorIndex {
             score: dot(query, self.slab.vector(slot)),
         };
         let mut hits: Vec<Hit> = match filter {
-            Filter::All => self.slab.live().map(score).collect(),
-            Filter::Except(ids) => self
+            Filter::All | Filter::Except(_) => self
                 .slab
                 .live()
-                .filter(|(photo, _)| !ids.contains(photo))
+                .filter(|(photo, _)| filter.allows(*photo))
                 .map(score)
                 .collect(),
+            // A small set: look its photos up rather than scanning every slot.
             Filter::Only(ids) => ids
                 .iter()
                 .filter_map(|photo| {
