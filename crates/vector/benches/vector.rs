@@ -1,7 +1,8 @@
 //! Vector index speed and recall on CLIP-like data: build time, memory, query p50 / p99 and
 //! recall@10 at several `ef`; exact brute force (what rclip does) and faiss-cpu HNSW (same
 //! vectors, same M and efConstruction, run by `faiss_hnsw.py` beside this file) in the same
-//! run; and whether f16 or int8 vectors in the graph, rescored exactly, keep recall.
+//! run. Shoebox's graph holds int8 codes and rescores its candidates in f32 (`quant.rs`);
+//! the memory column is the growth of this process's resident set while building.
 //!
 //! The data is [`ClipLike`]: 512-d unit vectors in clusters around a shared direction (one
 //! cluster per 100 vectors), as CLIP image embeddings are — uniform random vectors are a worst
@@ -15,8 +16,7 @@
 //!     cargo bench -p shoebox-vector --bench vector
 //! ```
 //!
-//! Without `SHOEBOX_BENCH_PYTHON` faiss is left out; `SHOEBOX_BENCH_N` defaults to 100000;
-//! `SHOEBOX_BENCH_QUANTISED=0` leaves out the f16 / int8 rows (two more builds).
+//! Without `SHOEBOX_BENCH_PYTHON` faiss is left out; `SHOEBOX_BENCH_N` defaults to 100000.
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 
@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use shoebox_core::PhotoId;
-use shoebox_testkit::{ClipLike, normalised};
+use shoebox_testkit::ClipLike;
 use shoebox_vector::{Filter, Hit, IndexParams, VectorIndex};
 
 const DIM: usize = 512;
@@ -75,7 +75,7 @@ fn run(n: usize) -> anyhow::Result<()> {
         let (hits, times) = timed(&queries, |q| Ok(index.search(q, 10, Filter::All)?))?;
         row(
             n,
-            "shoebox HNSW (f32)",
+            "shoebox HNSW (int8 graph, f32 rescoring)",
             &ef.to_string(),
             Some(build_s),
             memory,
@@ -84,36 +84,6 @@ fn run(n: usize) -> anyhow::Result<()> {
         );
     }
     drop(index);
-
-    let quantised = std::env::var("SHOEBOX_BENCH_QUANTISED").map_or(true, |v| v != "0");
-    for (name, quantise) in [("f16", to_f16 as fn(&[f32]) -> Vec<f32>), ("int8", to_i8)] {
-        if !quantised {
-            break;
-        }
-        let rough: Vec<Vec<f32>> = vectors.iter().map(|v| normalised(quantise(v))).collect();
-        let mut index = build(&rough)?;
-        index.set_ef_search(96);
-        let (hits, times) = timed(&queries, |q| {
-            let mut hits = index.search(q, 40, Filter::All)?;
-            for h in &mut hits {
-                h.score = dot(q, &vectors[(h.photo.0 - 1) as usize]);
-            }
-            hits.sort_by(|a, b| b.score.total_cmp(&a.score));
-            hits.truncate(10);
-            Ok(hits)
-        })?;
-        let bytes = if name == "f16" { 2 } else { 1 };
-        let graph_vectors = (n * DIM * bytes) as f64 / MIB;
-        row(
-            n,
-            &format!("HNSW on {name}, f32 rescoring of 40"),
-            "96",
-            None,
-            graph_vectors,
-            &times,
-            recall(&hits, &truth),
-        );
-    }
 
     if let Some(python) = std::env::var_os("SHOEBOX_BENCH_PYTHON") {
         faiss(Path::new(&python), n, &vectors, &queries, &truth)?;
@@ -195,29 +165,6 @@ fn row(
         percentile(times, 0.5),
         percentile(times, 0.99)
     );
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Rounds each component to the nearest f16 (round-to-nearest on the mantissa).
-fn to_f16(v: &[f32]) -> Vec<f32> {
-    v.iter()
-        .map(|x| {
-            let bits = x.to_bits();
-            let rounded = bits.wrapping_add(0x0000_1000) & 0xffff_e000;
-            f32::from_bits(rounded)
-        })
-        .collect()
-}
-
-/// Symmetric int8 quantisation with one scale per vector.
-fn to_i8(v: &[f32]) -> Vec<f32> {
-    let scale = v.iter().fold(0.0f32, |m, x| m.max(x.abs())) / 127.0;
-    v.iter()
-        .map(|x| (x / scale).round().clamp(-127.0, 127.0) * scale)
-        .collect()
 }
 
 /// Resident set size of this process, MiB.

@@ -4,14 +4,12 @@
 //! for every neighbour it looks at and takes a lock per node; on 100k photos that costs several
 //! times the distance computations themselves. Once a batch of inserts is done, the layers are
 //! copied here — layer 0 as one compressed adjacency array, the few nodes of the upper layers
-//! in maps — and searched with a visited bitset and exact distances from the slab.
+//! in maps — and searched with a visited bitset and distances between the slab's codes.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 
-use hnsw_rs::prelude::Hnsw;
-
-use crate::distance::UnitDot;
+use crate::index::Graph;
 
 /// The layers of one HNSW graph, by slot.
 #[derive(Debug, Clone, Default)]
@@ -44,7 +42,7 @@ impl Ord for Dist {
 
 impl FlatGraph {
     /// Copies the layers of `graph`, whose points are numbered by slot `0..slots`.
-    pub(crate) fn new(graph: &Hnsw<'static, f32, UnitDot>, slots: usize) -> Self {
+    pub(crate) fn new(graph: &Graph, slots: usize) -> Self {
         // hnsw_rs's point iterator panics on an empty graph.
         if graph.get_nb_point() == 0 {
             return Self::default();
@@ -108,7 +106,7 @@ impl FlatGraph {
     }
 
     /// The `k` nearest slots that `keep` accepts, nearest first, walking with a candidate
-    /// list of `ef`. `distance(slot)` is the exact distance to the query.
+    /// list of `ef`. `distance(slot)` is the slot's distance to the query.
     pub(crate) fn search(
         &self,
         k: usize,

@@ -6,8 +6,9 @@ use std::fmt;
 use hnsw_rs::prelude::{DataId, Hnsw};
 use shoebox_core::PhotoId;
 
-use crate::distance::{UnitDot, dot, norm};
 use crate::graph::FlatGraph;
+use crate::quant::{self, CodeCosine};
+use crate::simd::{dot, norm};
 use crate::slab::Slab;
 use crate::{Error, Result};
 
@@ -74,12 +75,15 @@ pub struct Hit {
     pub score: f32,
 }
 
+/// The HNSW graph over the slab's int8 codes, points numbered by slot.
+pub(crate) type Graph = Hnsw<'static, i8, CodeCosine>;
+
 /// The vectors of one model, searchable by cosine similarity.
 pub struct VectorIndex {
     model_id: String,
     params: IndexParams,
     slab: Slab,
-    graph: Hnsw<'static, f32, UnitDot>,
+    graph: Graph,
     /// The graph copied for fast search; `None` after inserts until [`Self::prepare_search`].
     flat: Option<FlatGraph>,
 }
@@ -110,7 +114,7 @@ impl VectorIndex {
         model_id: String,
         params: IndexParams,
         slab: Slab,
-        graph: Hnsw<'static, f32, UnitDot>,
+        graph: Graph,
     ) -> Self {
         Self {
             model_id,
@@ -200,8 +204,8 @@ impl VectorIndex {
         for (photo, vector) in items {
             self.slab.push(*photo, vector);
         }
-        let points: Vec<(&[f32], DataId)> = (first..self.slab.slots())
-            .map(|slot| (self.slab.vector(slot), slot))
+        let points: Vec<(&[i8], DataId)> = (first..self.slab.slots())
+            .map(|slot| (self.slab.code(slot), slot))
             .collect();
         match points.as_slice() {
             [] => return,
@@ -243,8 +247,9 @@ impl VectorIndex {
 
     /// The `k` live photos most similar to `query` that the filter allows, best first.
     ///
-    /// Walks the graph, then rescores each candidate exactly; scans exactly instead when the
-    /// candidates are few, and falls back to a scan when the graph walk comes back short.
+    /// Walks the graph over the int8 codes, then rescores its `ef_search` candidates with the
+    /// exact vectors; scans exactly instead when the candidates are few, and falls back to a
+    /// scan when the graph walk comes back short.
     pub fn search(&self, query: &[f32], k: usize, filter: Filter<'_>) -> Result<Vec<Hit>> {
         self.check(PhotoId(0), query)?;
         let candidates = match filter {
@@ -259,33 +264,39 @@ impl VectorIndex {
             return Ok(self.exact(query, k, filter));
         }
         let keep = |slot: usize| self.slab.is_live(slot) && filter.allows(self.slab.photo(slot));
+        // The walk ranks int8 codes and keeps `ef` candidates; f32 rescoring picks the `k`.
         let ef = self.params.ef_search.max(k);
-        let hit = |slot: usize| Hit {
-            photo: self.slab.photo(slot),
-            score: dot(query, self.slab.vector(slot)),
-        };
-        let mut hits: Vec<Hit> = match &self.flat {
+        let mut code = Vec::with_capacity(query.len());
+        quant::encode(query, &mut code);
+        let slots: Vec<usize> = match &self.flat {
             Some(flat) => flat
                 .search(
-                    k,
                     ef,
-                    |slot| 1.0 - dot(query, self.slab.vector(slot as usize)),
+                    ef,
+                    |slot| quant::distance(&code, self.slab.code(slot as usize)),
                     |slot| keep(slot as usize),
                 )
                 .into_iter()
-                .map(|(_, slot)| hit(slot as usize))
+                .map(|(_, slot)| slot as usize)
                 .collect(),
             None => self
                 .graph
-                .search_filter(query, k, ef, Some(&|slot: &DataId| keep(*slot)))
+                .search_filter(&code, ef, ef, Some(&|slot: &DataId| keep(*slot)))
                 .iter()
-                .map(|n| hit(n.get_origin_id()))
+                .map(|n| n.get_origin_id())
                 .collect(),
         };
-        if hits.len() < k.min(candidates) {
+        if slots.len() < k.min(candidates) {
             return Ok(self.exact(query, k, filter));
         }
-        sort_best_first(&mut hits);
+        let mut hits: Vec<Hit> = slots
+            .into_iter()
+            .map(|slot| Hit {
+                photo: self.slab.photo(slot),
+                score: dot(query, self.slab.vector(slot)),
+            })
+            .collect();
+        top_k(&mut hits, k);
         Ok(hits)
     }
 
@@ -312,11 +323,7 @@ impl VectorIndex {
                 })
                 .collect(),
         };
-        if hits.len() > k {
-            hits.select_nth_unstable_by(k - 1, best_first);
-            hits.truncate(k);
-        }
-        sort_best_first(&mut hits);
+        top_k(&mut hits, k);
         hits
     }
 
@@ -341,18 +348,18 @@ impl VectorIndex {
         &self.slab
     }
 
-    pub(crate) fn graph(&self) -> &Hnsw<'static, f32, UnitDot> {
+    pub(crate) fn graph(&self) -> &Graph {
         &self.graph
     }
 }
 
-pub(crate) fn new_graph(params: &IndexParams, expected: usize) -> Hnsw<'static, f32, UnitDot> {
+pub(crate) fn new_graph(params: &IndexParams, expected: usize) -> Graph {
     Hnsw::new(
         params.max_connections,
         expected.max(1024),
         MAX_LAYERS,
         params.ef_construction,
-        UnitDot,
+        CodeCosine,
     )
 }
 
@@ -360,6 +367,11 @@ fn best_first(a: &Hit, b: &Hit) -> std::cmp::Ordering {
     b.score.total_cmp(&a.score).then(a.photo.cmp(&b.photo))
 }
 
-fn sort_best_first(hits: &mut [Hit]) {
+/// Keeps the best `k` hits (k ≥ 1), best first.
+fn top_k(hits: &mut Vec<Hit>, k: usize) {
+    if hits.len() > k {
+        hits.select_nth_unstable_by(k - 1, best_first);
+        hits.truncate(k);
+    }
     hits.sort_unstable_by(best_first);
 }

@@ -2,7 +2,8 @@
 //! vectors, scored by cosine similarity.
 //!
 //! hnsw_rs gives the graph; this crate adds what a photo library needs on top of it:
-//! replacing and deleting photos (tombstones, filtered from every result, compaction once
+//! a graph over int8 codes of the vectors whose candidates are rescored exactly in f32 (a
+//! quarter of the graph's vector memory, no recall lost), replacing and deleting photos (tombstones, filtered from every result, compaction once
 //! they pile up), searching under an allowed-id filter (with an exact scan when the filter
 //! is selective or the index small), and crash-safe persistence whose manifest carries a
 //! checksum and the store's watermark, so a stale, partial or corrupt dump is refused and
@@ -10,11 +11,11 @@
 //!
 //! [hnsw_rs]: https://docs.rs/hnsw_rs
 
-mod distance;
 mod error;
 mod graph;
 mod index;
 mod persist;
+mod quant;
 mod simd;
 mod slab;
 

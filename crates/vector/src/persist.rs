@@ -4,7 +4,7 @@
 //! DIR/CURRENT              name of the live generation, replaced by rename
 //! DIR/g-<n>/manifest.json  model, dimension, counts, the store's watermark, file checksums
 //! DIR/g-<n>/slab.bin       photo id and live flag per slot, then the vectors (LE)
-//! DIR/g-<n>/graph.hnsw.*   hnsw_rs's dump of the graph
+//! DIR/g-<n>/graph.hnsw.*   hnsw_rs's dump of the graph over the int8 codes
 //! ```
 //!
 //! A dump is complete once `CURRENT` names it. Loading checks every checksum before hnsw_rs
@@ -18,11 +18,11 @@ use hnsw_rs::prelude::{AnnT, HnswIo};
 use serde::{Deserialize, Serialize};
 use shoebox_core::PhotoId;
 
-use crate::index::{VectorIndex, new_graph};
+use crate::index::{Graph, VectorIndex, new_graph};
 use crate::slab::Slab;
 use crate::{Error, IndexParams, Result};
 
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const CURRENT: &str = "CURRENT";
 const MANIFEST: &str = "manifest.json";
 const SLAB: &str = "slab.bin";
@@ -155,9 +155,7 @@ impl VectorIndex {
     }
 }
 
-fn load_graph(
-    folder: &Path,
-) -> Result<hnsw_rs::prelude::Hnsw<'static, f32, crate::distance::UnitDot>> {
+fn load_graph(folder: &Path) -> Result<Graph> {
     // hnsw_rs ties the graph's lifetime to its reader (for memory-mapped vectors, which we do
     // not use), so the reader — a few paths — lives as long as the program.
     let reader: &'static mut HnswIo = Box::leak(Box::new(HnswIo::new(folder, GRAPH)));

@@ -1,5 +1,5 @@
-//! The dot product at the heart of every distance, with AVX-512 or AVX2 + FMA where the CPU
-//! has them (detected at run time) and a portable loop elsewhere.
+//! The dot products at the heart of every distance (f32, and int8 codes), with AVX-512 or
+//! AVX2 where the CPU has them (detected at run time) and a portable loop elsewhere.
 
 #![allow(
     unsafe_code,
@@ -22,6 +22,11 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
         }
     }
     portable(a, b)
+}
+
+/// The Euclidean norm.
+pub(crate) fn norm(a: &[f32]) -> f32 {
+    dot(a, a).sqrt()
 }
 
 /// Eight independent accumulators, so the compiler vectorises it with whatever it may use.
@@ -101,6 +106,94 @@ unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
     lanes.iter().sum::<f32>() + portable(&a[i..], &b[i..])
 }
 
+/// `[a·b, a·a, b·b]` of two int8 codes over the shorter length.
+pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> [i32; 3] {
+    let len = a.len().min(b.len());
+    let (a, b) = (&a[..len], &b[..len]);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx512bw") {
+            // SAFETY: the CPU has AVX-512BW (checked just above).
+            return unsafe { dot_i8_avx512(a, b) };
+        }
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { dot_i8_avx2(a, b) };
+        }
+    }
+    dot_i8_portable(a, b)
+}
+
+/// Plain widening multiply-adds, for CPUs without AVX2 and for tails.
+fn dot_i8_portable(a: &[i8], b: &[i8]) -> [i32; 3] {
+    let (mut ab, mut aa, mut bb) = (0i32, 0i32, 0i32);
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (i32::from(*x), i32::from(*y));
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    [ab, aa, bb]
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512bw")]
+unsafe fn dot_i8_avx512(a: &[i8], b: &[i8]) -> [i32; 3] {
+    use std::arch::x86_64::*;
+
+    let n = a.len();
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let [mut ab, mut aa, mut bb] = [_mm512_setzero_si512(); 3];
+    let mut i = 0;
+    // SAFETY: every load reads 32 bytes at `i + 32 <= n`, inside both slices of length n.
+    while i + 32 <= n {
+        unsafe {
+            let x = _mm512_cvtepi8_epi16(_mm256_loadu_si256(pa.add(i).cast()));
+            let y = _mm512_cvtepi8_epi16(_mm256_loadu_si256(pb.add(i).cast()));
+            ab = _mm512_add_epi32(ab, _mm512_madd_epi16(x, y));
+            aa = _mm512_add_epi32(aa, _mm512_madd_epi16(x, x));
+            bb = _mm512_add_epi32(bb, _mm512_madd_epi16(y, y));
+        }
+        i += 32;
+    }
+    let [tab, taa, tbb] = dot_i8_portable(&a[i..], &b[i..]);
+    [
+        _mm512_reduce_add_epi32(ab) + tab,
+        _mm512_reduce_add_epi32(aa) + taa,
+        _mm512_reduce_add_epi32(bb) + tbb,
+    ]
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_i8_avx2(a: &[i8], b: &[i8]) -> [i32; 3] {
+    use std::arch::x86_64::*;
+
+    let n = a.len();
+    let (pa, pb) = (a.as_ptr(), b.as_ptr());
+    let [mut ab, mut aa, mut bb] = [_mm256_setzero_si256(); 3];
+    let mut i = 0;
+    // SAFETY: every load reads 16 bytes at `i + 16 <= n`, inside both slices of length n.
+    while i + 16 <= n {
+        unsafe {
+            let x = _mm256_cvtepi8_epi16(_mm_loadu_si128(pa.add(i).cast()));
+            let y = _mm256_cvtepi8_epi16(_mm_loadu_si128(pb.add(i).cast()));
+            ab = _mm256_add_epi32(ab, _mm256_madd_epi16(x, y));
+            aa = _mm256_add_epi32(aa, _mm256_madd_epi16(x, x));
+            bb = _mm256_add_epi32(bb, _mm256_madd_epi16(y, y));
+        }
+        i += 16;
+    }
+    let lanes = |v: __m256i| {
+        let mut out = [0i32; 8];
+        // SAFETY: `out` holds 8 i32.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), v) };
+        out.iter().sum::<i32>()
+    };
+    let [tab, taa, tbb] = dot_i8_portable(&a[i..], &b[i..]);
+    [lanes(ab) + tab, lanes(aa) + taa, lanes(bb) + tbb]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +211,32 @@ mod tests {
                 // SAFETY: checked just above.
                 let avx2 = unsafe { dot_avx2(&a, &b) };
                 assert!((avx2 - plain).abs() < 1e-4, "len {len}");
+            }
+        }
+    }
+
+    #[test]
+    fn int8_paths_match_the_plain_sums_at_every_length() {
+        for len in 0..300 {
+            let a: Vec<i8> = (0..len).map(|i| ((i * 37) % 255) as u8 as i8).collect();
+            let b: Vec<i8> = (0..len).map(|i| ((i * 91 + 5) % 255) as u8 as i8).collect();
+            let sum = |x: &[i8], y: &[i8]| -> i32 {
+                x.iter()
+                    .zip(y)
+                    .map(|(p, q)| i32::from(*p) * i32::from(*q))
+                    .sum()
+            };
+            let want = [sum(&a, &b), sum(&a, &a), sum(&b, &b)];
+            assert_eq!(dot_i8(&a, &b), want, "len {len}");
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: checked just above.
+                assert_eq!(unsafe { dot_i8_avx2(&a, &b) }, want, "len {len}");
+            }
+            #[cfg(target_arch = "x86_64")]
+            if std::is_x86_feature_detected!("avx512bw") {
+                // SAFETY: checked just above.
+                assert_eq!(unsafe { dot_i8_avx512(&a, &b) }, want, "len {len}");
             }
         }
     }

@@ -1,5 +1,5 @@
-//! The vectors by slot: what HNSW points at, and the exact copy used for rescoring, exact
-//! scans, compaction and dumps.
+//! The vectors by slot: the int8 codes HNSW walks, and the exact f32 copy used for rescoring,
+//! exact scans, compaction and dumps.
 //!
 //! Every insert takes a new slot; replacing or deleting a photo leaves its old slot behind as
 //! a tombstone (HNSW cannot remove a point), which searches skip and compaction drops.
@@ -8,12 +8,16 @@ use std::collections::HashMap;
 
 use shoebox_core::PhotoId;
 
+use crate::quant;
+
 /// Slot-addressed vectors of one dimension, with the live slot of each photo.
 #[derive(Debug, Clone)]
 pub(crate) struct Slab {
     dim: usize,
     photos: Vec<PhotoId>,
     data: Vec<f32>,
+    /// The int8 code of each slot's vector (see `quant.rs`).
+    codes: Vec<i8>,
     /// Photo → its current slot.
     live: HashMap<PhotoId, usize>,
     /// Slot → whether it is current: scans and filters read this in slot order.
@@ -26,6 +30,7 @@ impl Slab {
             dim,
             photos: Vec::new(),
             data: Vec::new(),
+            codes: Vec::new(),
             live: HashMap::new(),
             alive: Vec::new(),
         }
@@ -48,10 +53,15 @@ impl Slab {
             .filter(|(_, (_, alive))| **alive)
             .map(|(slot, (photo, _))| (*photo, slot))
             .collect();
+        let mut codes = Vec::with_capacity(data.len());
+        for vector in data.chunks_exact(dim.max(1)) {
+            quant::encode(vector, &mut codes);
+        }
         Self {
             dim,
             photos,
             data,
+            codes,
             live,
             alive,
         }
@@ -66,6 +76,7 @@ impl Slab {
         let slot = self.photos.len();
         self.photos.push(photo);
         self.data.extend_from_slice(vector);
+        quant::encode(vector, &mut self.codes);
         self.alive.push(true);
         if let Some(old) = self.live.insert(photo, slot) {
             self.alive[old] = false;
@@ -86,6 +97,10 @@ impl Slab {
 
     pub(crate) fn vector(&self, slot: usize) -> &[f32] {
         &self.data[slot * self.dim..(slot + 1) * self.dim]
+    }
+
+    pub(crate) fn code(&self, slot: usize) -> &[i8] {
+        &self.codes[slot * self.dim..(slot + 1) * self.dim]
     }
 
     pub(crate) fn photo(&self, slot: usize) -> PhotoId {
@@ -139,6 +154,7 @@ mod tests {
         assert!(!slab.is_live(a));
         assert!(slab.is_live(b));
         assert_eq!(slab.vector(b), &[0.0, 1.0]);
+        assert_eq!(slab.code(b), &[0, 127]);
         assert!(slab.remove(PhotoId(7)));
         assert!(!slab.remove(PhotoId(7)));
         assert!(!slab.is_live(b));
