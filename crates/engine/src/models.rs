@@ -30,7 +30,9 @@ impl Engine {
             .file_name()
             .map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
         let device = shoebox_ml::device(&self.settings().models.device)?;
-        Ok(Clip::load(&dir, id, &device)?)
+        let mut clip = Clip::load(&dir, id, &device)?;
+        clip.set_precision(self.settings().models.precision)?;
+        Ok(clip)
     }
 
     /// Embeds photo files (decoded upright, with the indexer's limits), `models.batch_size`

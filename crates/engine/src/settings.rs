@@ -43,6 +43,8 @@ pub struct ModelSettings {
     pub device: String,
     /// Photos per forward pass.
     pub batch_size: usize,
+    /// The number format of the models' matrix products on the CPU.
+    pub precision: shoebox_ml::Precision,
     /// Where `shoebox models pull` downloads from (the Hugging Face hub or a mirror).
     pub hub: String,
     /// An extra model catalog file (same format as `config/models.toml`); empty for none.

@@ -1,6 +1,7 @@
 //! CLIP speed on CPU: image embeddings per second of full-size ViT-B/32 (random weights, same
-//! FLOPs as the real model) at batch 1, 8 and 32, and the latency of one text query — candle
-//! beside ONNX Runtime running the same weights, in the same run.
+//! FLOPs as the real model) at batch 1, 8 and 32, and the latency of one text query — candle in
+//! f32 and (where the CPU has AVX-512 BF16) bf16, beside ONNX Runtime running the same weights
+//! in f32, in the same run; and how close the bf16 embeddings are to the f32 ones.
 //!
 //! How to run (the Python side needs the packages pinned in `clip_ort.py`):
 //!
@@ -22,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use candle_core::{Device, Tensor};
-use shoebox_ml::Clip;
+use shoebox_ml::{Clip, Precision};
 
 /// The allocator of the `shoebox` binary, so the numbers are the product's.
 #[global_allocator]
@@ -36,26 +37,12 @@ fn main() -> anyhow::Result<()> {
     let dir = PathBuf::from(std::env::var_os("SHOEBOX_BENCH_CLIP").context(
         "set SHOEBOX_BENCH_CLIP to a full-size checkpoint made by crates/ml/benches/clip_ort.py export DIR",
     )?);
-    let clip = Clip::load(&dir, "vit-b32-random", &Device::Cpu)?;
-
-    let mut candle = Vec::new();
-    for batch in BATCHES {
-        let pixels = Tensor::randn(0f32, 1f32, (batch, 3, 224, 224), &Device::Cpu)?;
-        clip.embed_pixels(&pixels)?;
-        let (mut runs, started) = (0usize, Instant::now());
-        while runs < 3 || started.elapsed() < MIN_TIME {
-            clip.embed_pixels(&pixels)?;
-            runs += 1;
-        }
-        candle.push((batch * runs) as f64 / started.elapsed().as_secs_f64());
-    }
-    let mut times = Vec::new();
-    for _ in 0..30 {
-        let started = Instant::now();
-        clip.embed_text(QUERY)?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
-    let text_ms = median(&mut times[5..]);
+    let mut clip = Clip::load(&dir, "vit-b32-random", &Device::Cpu)?;
+    let f32_run = measure(&clip)?;
+    let bf16_run = match clip.set_precision(Precision::Bf16)? {
+        Precision::Bf16 => Some(measure(&clip)?),
+        Precision::F32 => None,
+    };
 
     let ort = match std::env::var_os("SHOEBOX_BENCH_PYTHON") {
         Some(python) => Some(onnx_runtime(Path::new(&python), &dir)?),
@@ -64,27 +51,90 @@ fn main() -> anyhow::Result<()> {
 
     println!();
     println!(
-        "| CLIP ViT-B/32, f32, CPU ({} cores) | candle | ONNX Runtime | candle / ORT |",
+        "| CLIP ViT-B/32, CPU ({} cores) | candle f32 | candle bf16 | ONNX Runtime f32 | f32 / ORT | bf16 / ORT |",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("|---|---:|---:|---:|");
-    for (batch, ours) in BATCHES.iter().zip(&candle) {
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (i, batch) in BATCHES.iter().enumerate() {
         let theirs = ort
             .as_ref()
             .and_then(|o| o["images_per_s"][batch.to_string()].as_f64());
+        let ours = Some(f32_run.images_per_s[i]);
+        let bf16 = bf16_run.as_ref().map(|r| r.images_per_s[i]);
         println!(
-            "| images/s, batch {batch} | {ours:.1} | {} | {} |",
+            "| images/s, batch {batch} | {} | {} | {} | {} | {} |",
+            fmt(ours),
+            fmt(bf16),
             fmt(theirs),
-            ratio(Some(*ours), theirs)
+            ratio(ours, theirs),
+            ratio(bf16, theirs)
         );
     }
     let theirs = ort.as_ref().and_then(|o| o["text_ms"].as_f64());
+    let bf16 = bf16_run.as_ref().map(|r| r.text_ms);
     println!(
-        "| text query latency, ms | {text_ms:.1} | {} | {} |",
+        "| text query latency, ms | {} | {} | {} | {} | {} |",
+        fmt(Some(f32_run.text_ms)),
+        fmt(bf16),
         fmt(theirs),
-        ratio(theirs, Some(text_ms))
+        ratio(theirs, Some(f32_run.text_ms)),
+        ratio(theirs, bf16)
     );
+    if let Some(run) = &bf16_run {
+        println!();
+        println!(
+            "bf16 against f32, same inputs: image embedding cosine {:.5}, text {:.5}",
+            cosine(&run.image, &f32_run.image),
+            cosine(&run.text, &f32_run.text)
+        );
+    }
     Ok(())
+}
+
+/// One precision's numbers, and the embeddings of one fixed image and the query.
+struct Run {
+    images_per_s: Vec<f64>,
+    text_ms: f64,
+    image: Vec<f32>,
+    text: Vec<f32>,
+}
+
+fn measure(clip: &Clip) -> anyhow::Result<Run> {
+    let mut images_per_s = Vec::new();
+    let mut image = Vec::new();
+    for batch in BATCHES {
+        let pixels = Tensor::randn(0f32, 1f32, (batch, 3, 224, 224), &Device::Cpu)?;
+        clip.embed_pixels(&pixels)?;
+        let (mut runs, started) = (0usize, Instant::now());
+        while runs < 3 || started.elapsed() < MIN_TIME {
+            clip.embed_pixels(&pixels)?;
+            runs += 1;
+        }
+        images_per_s.push((batch * runs) as f64 / started.elapsed().as_secs_f64());
+    }
+    // A fixed image for the comparison between precisions (randn above is reseeded per call).
+    let fixed = Tensor::arange(0f32, (3 * 224 * 224) as f32, &Device::Cpu)?
+        .affine(1.0 / (3.0 * 224.0 * 224.0), -0.5)?
+        .reshape((1, 3, 224, 224))?;
+    if let Some(e) = clip.embed_pixels(&fixed)?.pop() {
+        image = e.vector;
+    }
+    let mut times = Vec::new();
+    for _ in 0..30 {
+        let started = Instant::now();
+        clip.embed_text(QUERY)?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(Run {
+        images_per_s,
+        text_ms: median(&mut times[5..]),
+        image,
+        text: clip.embed_text(QUERY)?.vector,
+    })
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 fn median(values: &mut [f64]) -> f64 {

@@ -1,8 +1,9 @@
 //! Reading the files of a checkpoint directory, with errors that say which file and why.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use serde::de::DeserializeOwned;
 
@@ -44,23 +45,27 @@ impl Checkpoint {
         })
     }
 
-    /// The weights, read into memory (no mmap: this crate has no unsafe code) as `dtype`.
+    /// The weights in `model.safetensors`, read into memory (no mmap: this crate has no
+    /// unsafe code) as `dtype`.
     pub(crate) fn weights(
         &self,
         dtype: DType,
         device: &Device,
     ) -> Result<(VarBuilder<'static>, PathBuf)> {
-        let path = self.file("model.safetensors")?;
-        let bytes = fs_err::read(&path).map_err(|e| Error::InvalidFile {
+        let (tensors, path) = self.tensors("model.safetensors")?;
+        Ok((VarBuilder::from_tensors(tensors, dtype, device), path))
+    }
+
+    /// Every tensor in the safetensors file `name`, on the CPU as stored, by name.
+    pub(crate) fn tensors(&self, name: &str) -> Result<(HashMap<String, Tensor>, PathBuf)> {
+        let path = self.file(name)?;
+        let invalid = |reason: String| Error::InvalidFile {
             path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        let vb = VarBuilder::from_buffered_safetensors(bytes, dtype, device).map_err(|e| {
-            Error::InvalidFile {
-                path: path.clone(),
-                reason: e.to_string(),
-            }
-        })?;
-        Ok((vb, path))
+            reason,
+        };
+        let bytes = fs_err::read(&path).map_err(|e| invalid(e.to_string()))?;
+        let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+            .map_err(|e| invalid(e.to_string()))?;
+        Ok((tensors, path))
     }
 }

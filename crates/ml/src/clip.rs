@@ -1,5 +1,6 @@
 //! [`Clip`]: a CLIP-family model — OpenAI CLIP or Google SigLIP, chosen by `config.json`'s
-//! `model_type` — with the checkpoint's own preprocessing and tokenizer.
+//! `model_type`, or Apple's MobileCLIP (a checkpoint with `open_clip_config.json` instead; see
+//! [`crate::mobileclip`]) — with the checkpoint's own preprocessing and tokenizer.
 //!
 //! Paper: <https://arxiv.org/abs/2103.00020>. Checkpoints: the Hugging Face `CLIPModel` layout,
 //! e.g. <https://huggingface.co/openai/clip-vit-base-patch32>, and `SiglipModel` (see
@@ -24,6 +25,8 @@ use self::text::TextTower;
 use self::towers::Towers;
 use self::vision::VisionTower;
 use crate::checkpoint::Checkpoint;
+use crate::kernels::sgemm::{self, Precision};
+use crate::mobileclip;
 use crate::preprocess::Preprocessor;
 use crate::siglip::{self, HfSiglipConfig};
 use crate::tokenize::TextTokenizer;
@@ -57,6 +60,22 @@ impl Clip {
     /// Loads the checkpoint in `dir` under the id `model_id`.
     pub fn load(dir: &Path, model_id: impl Into<String>, device: &Device) -> Result<Self> {
         let checkpoint = Checkpoint::new(dir);
+        if !dir.join("config.json").is_file() && dir.join(mobileclip::CONFIG).is_file() {
+            let m = mobileclip::load(&checkpoint, device)?;
+            return Ok(Self {
+                tokenizer: TextTokenizer::load(&checkpoint, m.context)?,
+                towers: Towers::MobileClip {
+                    model: Box::new(m.model),
+                    context: m.context,
+                },
+                preprocess: m.preprocess,
+                model_id: model_id.into(),
+                dim: m.dim,
+                logit_scale: m.logit_scale,
+                logit_bias: 0.0,
+                device: device.clone(),
+            });
+        }
         let family = checkpoint.json::<ModelType>("config.json")?.model_type;
         let preprocess = Preprocessor::load(&checkpoint)?;
         let (vb, weights) = checkpoint.weights(DType::F32, device)?;
@@ -124,6 +143,17 @@ impl Clip {
             logit_bias,
             device: device.clone(),
         })
+    }
+
+    /// Has the towers' matrix products run in `precision` where this device and CPU have the
+    /// instructions for it (bf16: a CPU with AVX-512 BF16), f32 otherwise; returns the
+    /// precision now in effect.
+    pub fn set_precision(&mut self, precision: Precision) -> Result<Precision> {
+        let effective = match precision {
+            Precision::Bf16 if self.device.is_cpu() && sgemm::bf16_supported() => Precision::Bf16,
+            _ => Precision::F32,
+        };
+        self.towers.set_precision(effective)
     }
 
     /// The id vectors are tagged with.

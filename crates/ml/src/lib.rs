@@ -2,11 +2,14 @@
 //! (`config.json`, `model.safetensors`, `tokenizer.json`, `preprocessor_config.json`).
 //!
 //! Today: CLIP ([Radford et al. 2021](https://arxiv.org/abs/2103.00020); checkpoints such as
-//! [openai/clip-vit-base-patch32](https://huggingface.co/openai/clip-vit-base-patch32)) —
-//! image and text towers on candle (our own, with packed CPU matrix products), preprocessing that follows the checkpoint's
-//! `preprocessor_config.json`, and the checkpoint's own tokenizer. Outputs are L2-normalised
-//! [`shoebox_core::Embedding`]s; [`ZeroShot`] classifies with prompt ensembles. Parity with the reference implementation is tested against
-//! fixtures made by `tests/fixtures/gen_clip.py`.
+//! [openai/clip-vit-base-patch32](https://huggingface.co/openai/clip-vit-base-patch32)) and
+//! SigLIP — image and text towers on candle (our own, with packed CPU matrix products in f32,
+//! or bf16 where the CPU has AVX-512 BF16: [`Precision`]) — and MobileCLIP (FastViT image tower,
+//! OpenCLIP text tower) for low-end CPUs; preprocessing that follows the checkpoint's
+//! `preprocessor_config.json` (or open_clip's config), and the checkpoint's own tokenizer.
+//! Outputs are L2-normalised [`shoebox_core::Embedding`]s; [`ZeroShot`] classifies with prompt
+//! ensembles. Parity with the reference implementations is tested against fixtures made by
+//! `tests/fixtures/gen_clip.py`, `gen_siglip.py` and `gen_mobileclip.py`.
 
 mod catalog;
 mod checkpoint;
@@ -15,6 +18,7 @@ mod device;
 mod download;
 mod error;
 mod kernels;
+mod mobileclip;
 mod nn;
 mod preprocess;
 mod resample;
@@ -28,4 +32,5 @@ pub use clip::Clip;
 pub use device::device;
 pub use download::{DownloadProgress, FileState, Hub, pull, verify};
 pub use error::{Error, Result};
+pub use kernels::sgemm::Precision;
 pub use zero_shot::{Prediction, ZeroShot, imagenet_templates};

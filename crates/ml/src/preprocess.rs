@@ -1,6 +1,7 @@
 //! Image preprocessing exactly as a checkpoint's `preprocessor_config.json` describes it
 //! (the Hugging Face image processor): resize (shortest edge or fixed size) with the named
-//! Pillow filter, centre crop, rescale, normalise, as a CHW f32 tensor.
+//! Pillow filter, centre crop, rescale, normalise, as a CHW f32 tensor; or as open_clip's
+//! evaluation transform describes it (MobileCLIP).
 
 use candle_core::{Device, Tensor};
 use serde::Deserialize;
@@ -61,9 +62,31 @@ pub(crate) struct Preprocessor {
     resize: Option<Target>,
     filter: Filter,
     crop: Option<(u32, u32)>,
+    /// How an odd margin is split around the crop.
+    centre: Centre,
     scale: f32,
     mean: [f32; 3],
     std: [f32; 3],
+}
+
+/// Where a centre crop starts when the margin is odd.
+#[derive(Debug, Clone, Copy)]
+enum Centre {
+    /// `margin / 2`, rounded down (the Hugging Face image processor).
+    Floor,
+    /// `round(margin / 2)`, halves to even (torchvision's `CenterCrop`, as open_clip uses):
+    /// one pixel further when `margin / 2` is an odd number and a half.
+    HalfToEven,
+}
+
+impl Centre {
+    fn offset(self, margin: u32) -> u32 {
+        match self {
+            Self::Floor => margin / 2,
+            Self::HalfToEven if margin % 4 == 3 => margin / 2 + 1,
+            Self::HalfToEven => margin / 2,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -135,7 +158,30 @@ impl Preprocessor {
             resize,
             filter,
             crop,
+            centre: Centre::Floor,
             scale: if c.do_rescale { c.rescale_factor } else { 1.0 },
+            mean,
+            std,
+        })
+    }
+
+    /// Resize the shortest side to `size` with `filter`, centre crop `size × size`, scale to
+    /// `[0, 1]`, normalise: open_clip's evaluation transform.
+    pub(crate) fn shortest_then_crop(
+        size: u32,
+        filter: Filter,
+        mean: [f32; 3],
+        std: [f32; 3],
+    ) -> std::result::Result<Self, String> {
+        if std.contains(&0.0) {
+            return Err("std has a zero".to_owned());
+        }
+        Ok(Self {
+            resize: Some(Target::ShortestEdge(size)),
+            filter,
+            crop: Some((size, size)),
+            centre: Centre::HalfToEven,
+            scale: 1.0 / 255.0,
             mean,
             std,
         })
@@ -145,7 +191,12 @@ impl Preprocessor {
     pub(crate) fn tensor(&self, image: &Pixels, device: &Device) -> Result<Tensor> {
         let (w, h, rgb) = self.resized(image)?;
         let (top, left, ch, cw) = match self.crop {
-            Some((ch, cw)) if ch <= h && cw <= w => ((h - ch) / 2, (w - cw) / 2, ch, cw),
+            Some((ch, cw)) if ch <= h && cw <= w => (
+                self.centre.offset(h - ch),
+                self.centre.offset(w - cw),
+                ch,
+                cw,
+            ),
             Some((ch, cw)) => {
                 return Err(Error::Image(format!(
                     "{w}×{h} is smaller than the {cw}×{ch} crop"
@@ -199,5 +250,25 @@ impl Preprocessor {
             self.filter,
         );
         Ok((tw, th, resized))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crop_offsets_round_like_each_reference() {
+        // torchvision: int(round(margin / 2.0)), Python rounding halves to even.
+        for (margin, floor, half_even) in [
+            (0, 0, 0),
+            (4, 2, 2),
+            (5, 2, 2),
+            (111, 55, 56),
+            (127, 63, 64),
+        ] {
+            assert_eq!(Centre::Floor.offset(margin), floor, "{margin}");
+            assert_eq!(Centre::HalfToEven.offset(margin), half_even, "{margin}");
+        }
     }
 }

@@ -5,6 +5,7 @@ use candle_core::{IndexOp, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, Module, VarBuilder};
 
 use super::config::TextConfig;
+use crate::kernels::sgemm::Precision;
 use crate::nn::{Encoder, Linear};
 
 #[derive(Debug, Clone)]
@@ -17,6 +18,11 @@ pub(crate) struct TextTower {
 }
 
 impl TextTower {
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        self.encoder.set_precision(precision)?;
+        self.projection.set_precision(precision)
+    }
+
     pub(crate) fn load(vb: &VarBuilder, c: &TextConfig, projection_dim: usize) -> Result<Self> {
         let d = c.encoder.hidden;
         let tower = vb.pp("text_model");

@@ -5,6 +5,7 @@ use candle_core::{Device, Tensor};
 
 use super::text::TextTower;
 use super::vision::VisionTower;
+use crate::kernels::sgemm::Precision;
 use crate::tokenize::TextTokenizer;
 use crate::{Error, Result, siglip};
 
@@ -23,20 +24,43 @@ pub(crate) enum Towers {
         context: usize,
         pad: u32,
     },
+    MobileClip {
+        model: Box<crate::mobileclip::MobileClip>,
+        /// Every text is padded to this length with 0, as open_clip does.
+        context: usize,
+    },
 }
 
 impl Towers {
+    /// Has the matrix products run in `precision`; returns the precision in effect (f32 for
+    /// MobileCLIP, whose towers are candle-transformers').
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<Precision> {
+        match self {
+            Self::Clip { vision, text, .. } => {
+                vision.set_precision(precision)?;
+                text.set_precision(precision)?;
+            }
+            Self::Siglip { vision, text, .. } => {
+                vision.set_precision(precision)?;
+                text.set_precision(precision)?;
+            }
+            Self::MobileClip { .. } => return Ok(Precision::F32),
+        }
+        Ok(precision)
+    }
+
     pub(crate) fn image(&self, pixels: &Tensor) -> Result<Tensor> {
         Ok(match self {
             Self::Clip { vision, .. } => vision.forward(pixels)?,
             Self::Siglip { vision, .. } => vision.forward(pixels)?,
+            Self::MobileClip { model, .. } => model.image(pixels)?,
         })
     }
 
     /// The ids the tokenizer gives `text` (after SigLIP's canonicalisation).
     pub(crate) fn token_ids(&self, tokenizer: &TextTokenizer, text: &str) -> Result<Vec<u32>> {
         match self {
-            Self::Clip { .. } => tokenizer.ids(text),
+            Self::Clip { .. } | Self::MobileClip { .. } => tokenizer.ids(text),
             Self::Siglip { .. } => tokenizer.ids(&siglip::canonicalize(text)),
         }
     }
@@ -71,6 +95,9 @@ impl Towers {
             Self::Siglip {
                 text, context, pad, ..
             } => Ok(text.forward(&padded(&rows, *context, *pad, device)?)?),
+            Self::MobileClip { model, context } => {
+                Ok(model.text(&padded(&rows, *context, 0, device)?)?)
+            }
         }
     }
 }

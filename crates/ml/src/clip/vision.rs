@@ -5,6 +5,7 @@ use candle_core::{IndexOp, Result, Tensor};
 use candle_nn::{LayerNorm, Module, VarBuilder};
 
 use super::config::VisionConfig;
+use crate::kernels::sgemm::Precision;
 use crate::nn::{Encoder, Linear, PatchEmbedding};
 
 #[derive(Debug, Clone)]
@@ -19,6 +20,12 @@ pub(crate) struct VisionTower {
 }
 
 impl VisionTower {
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        self.patches.set_precision(precision)?;
+        self.encoder.set_precision(precision)?;
+        self.projection.set_precision(precision)
+    }
+
     pub(crate) fn load(vb: &VarBuilder, c: &VisionConfig, projection_dim: usize) -> Result<Self> {
         let (d, p, ch) = (c.encoder.hidden, c.patch_size, c.channels);
         let tower = vb.pp("vision_model");

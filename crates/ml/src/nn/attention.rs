@@ -6,7 +6,7 @@ use candle_nn::VarBuilder;
 
 use super::Linear;
 use crate::kernels::attention::SelfAttention;
-use crate::kernels::sgemm;
+use crate::kernels::sgemm::{self, Precision};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Attention {
@@ -17,6 +17,11 @@ pub(crate) struct Attention {
 }
 
 impl Attention {
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        self.qkv.set_precision(precision)?;
+        self.out.set_precision(precision)
+    }
+
     pub(crate) fn load(vb: &VarBuilder, hidden: usize, heads: usize) -> Result<Self> {
         let proj = |name: &str| Linear::load(&vb.pp(name), hidden, hidden, true);
         let qkv = Linear::concat(&[proj("q_proj")?, proj("k_proj")?, proj("v_proj")?])?;

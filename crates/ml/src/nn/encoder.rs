@@ -6,6 +6,7 @@ use candle_nn::{LayerNorm, Module, VarBuilder};
 
 use super::attention::Attention;
 use super::{Activation, Mlp};
+use crate::kernels::sgemm::Precision;
 
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EncoderConfig {
@@ -31,6 +32,14 @@ struct Layer {
 }
 
 impl Encoder {
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        for layer in &mut self.layers {
+            layer.attention.set_precision(precision)?;
+            layer.mlp.set_precision(precision)?;
+        }
+        Ok(())
+    }
+
     /// The layers under `vb` (the `encoder` prefix).
     pub(crate) fn load(vb: &VarBuilder, c: &EncoderConfig) -> Result<Self> {
         let layers = (0..c.layers)

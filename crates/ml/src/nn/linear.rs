@@ -5,7 +5,7 @@ use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
 
 use super::Activation;
-use crate::kernels::sgemm::{self, PackedWeights};
+use crate::kernels::sgemm::{self, PackedWeights, Precision};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Linear {
@@ -22,6 +22,19 @@ struct Packed {
 }
 
 impl Linear {
+    /// Repacks the weights to multiply in `precision` (where the CPU has it; see
+    /// [`PackedWeights::with_precision`]); a no-op off the packed path.
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        if let Some(packed) = &mut self.packed {
+            let (n, k) = (packed.weights.n(), packed.weights.k());
+            let data = self.weight.flatten_all()?.to_vec1::<f32>()?;
+            if let Some(weights) = PackedWeights::with_precision(&data, n, k, precision) {
+                packed.weights = weights;
+            }
+        }
+        Ok(())
+    }
+
     /// `prefix.weight` (`[out, in]`) and, when `bias`, `prefix.bias`.
     pub(crate) fn load(vb: &VarBuilder, in_dim: usize, out_dim: usize, bias: bool) -> Result<Self> {
         let weight = vb.get((out_dim, in_dim), "weight")?;

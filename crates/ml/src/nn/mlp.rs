@@ -4,6 +4,7 @@ use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::{Activation, Linear};
+use crate::kernels::sgemm::Precision;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Mlp {
@@ -13,6 +14,11 @@ pub(crate) struct Mlp {
 }
 
 impl Mlp {
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        self.fc1.set_precision(precision)?;
+        self.fc2.set_precision(precision)
+    }
+
     /// The layers under `vb` (the `mlp` prefix).
     pub(crate) fn load(
         vb: &VarBuilder,

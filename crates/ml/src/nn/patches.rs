@@ -5,6 +5,7 @@ use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::Linear;
+use crate::kernels::sgemm::Precision;
 
 #[derive(Debug, Clone)]
 pub(crate) struct PatchEmbedding {
@@ -14,6 +15,10 @@ pub(crate) struct PatchEmbedding {
 }
 
 impl PatchEmbedding {
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        self.proj.set_precision(precision)
+    }
+
     /// `vb`: the `patch_embedding` prefix; `weight` is `[hidden, channels, P, P]`.
     pub(crate) fn load(
         vb: &VarBuilder,

@@ -5,6 +5,7 @@ use candle_core::{IndexOp, Result, Tensor};
 use candle_nn::{LayerNorm, Module, VarBuilder};
 
 use super::config::VisionConfig;
+use crate::kernels::sgemm::Precision;
 use crate::nn::{Encoder, Linear, Mlp, PatchEmbedding, attend};
 
 #[derive(Debug, Clone)]
@@ -30,6 +31,14 @@ struct PoolingHead {
 }
 
 impl VisionTower {
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        self.patches.set_precision(precision)?;
+        self.encoder.set_precision(precision)?;
+        self.head.kv.set_precision(precision)?;
+        self.head.out.set_precision(precision)?;
+        self.head.mlp.set_precision(precision)
+    }
+
     pub(crate) fn load(vb: &VarBuilder, c: &VisionConfig) -> Result<Self> {
         let (d, p) = (c.encoder.hidden, c.patch_size);
         let tower = vb.pp("vision_model");

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use shoebox_ml::{Clip, Device, Error};
 
-use crate::clip_tiny;
+use crate::{clip_tiny, mobileclip_tiny};
 
 /// A copy of the tiny checkpoint that a test may break.
 fn copy() -> anyhow::Result<tempfile::TempDir> {
@@ -71,5 +71,44 @@ fn config_that_does_not_fit_the_weights() -> anyhow::Result<()> {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("gelu"), "{err}");
+    Ok(())
+}
+
+/// A copy of the tiny MobileCLIP checkpoint that a test may break.
+fn mobileclip_copy() -> anyhow::Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    for name in [
+        "open_clip_config.json",
+        "open_clip_model.safetensors",
+        "tokenizer.json",
+    ] {
+        fs_err::copy(mobileclip_tiny().join(name), dir.path().join(name))?;
+    }
+    Ok(dir)
+}
+
+#[test]
+fn mobileclip_without_a_branch_or_with_a_causal_text_tower_is_refused() -> anyhow::Result<()> {
+    let dir = mobileclip_copy()?;
+    assert!(load(dir.path()).is_ok(), "the intact copy loads");
+
+    // A MobileOne block whose weights are gone is an error, not a silently smaller model.
+    let weights = dir.path().join("open_clip_model.safetensors");
+    let mut tensors = candle_core::safetensors::load(&weights, &candle_core::Device::Cpu)?;
+    tensors.retain(|name, _| !name.starts_with("visual.trunk.stem.1."));
+    candle_core::safetensors::save(&tensors, &weights)?;
+    let err = load(dir.path()).err();
+    assert!(
+        matches!(&err, Some(Error::WeightsMismatch { reason, .. }) if reason.contains("stem.1")),
+        "{err:?}"
+    );
+
+    let dir = mobileclip_copy()?;
+    let path = dir.path().join("open_clip_config.json");
+    let mut config: serde_json::Value = serde_json::from_str(&fs_err::read_to_string(&path)?)?;
+    config["model_cfg"]["text_cfg"]["no_causal_mask"] = false.into();
+    fs_err::write(&path, config.to_string())?;
+    let err = load(dir.path()).err();
+    assert!(matches!(err, Some(Error::Unsupported(_))), "{err:?}");
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! Model tests against reference fixtures made by `tests/fixtures/gen_clip.py` and
-//! `gen_siglip.py`.
+//! Model tests against reference fixtures made by `tests/fixtures/gen_clip.py`,
+//! `gen_siglip.py` and `gen_mobileclip.py`.
 
 mod clip_errors;
 mod parity;
@@ -18,4 +18,10 @@ pub(crate) fn clip_tiny() -> PathBuf {
 /// (`tests/fixtures/gen_siglip.py`).
 pub(crate) fn siglip_tiny() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/siglip-tiny")
+}
+
+/// The tiny random-weight MobileCLIP checkpoint and its reference outputs
+/// (`tests/fixtures/gen_mobileclip.py`).
+pub(crate) fn mobileclip_tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/mobileclip-tiny")
 }

@@ -1,5 +1,6 @@
-//! Parity with transformers on the tiny CLIP and SigLIP checkpoints: preprocessing, image
-//! tower, text tokenisation and tower, end to end from the JPEG.
+//! Parity with the reference implementations on the tiny CLIP and SigLIP checkpoints
+//! (transformers) and MobileCLIP checkpoint (open_clip + timm): preprocessing, image tower,
+//! text tokenisation and tower, end to end from the JPEG.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -7,9 +8,9 @@ use std::path::PathBuf;
 use candle_core::{DType, Device, Tensor};
 use serde::Deserialize;
 use shoebox_core::{ImageEmbedder, Pixels};
-use shoebox_ml::Clip;
+use shoebox_ml::{Clip, Precision};
 
-use crate::{clip_tiny, siglip_tiny};
+use crate::{clip_tiny, mobileclip_tiny, siglip_tiny};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -29,11 +30,12 @@ struct Fixture {
     tensors: HashMap<String, Tensor>,
 }
 
-/// Both tiny checkpoints.
-fn fixtures() -> anyhow::Result<[Fixture; 2]> {
+/// The tiny checkpoints.
+fn fixtures() -> anyhow::Result<[Fixture; 3]> {
     Ok([
         fixture("clip-tiny", clip_tiny())?,
         fixture("siglip-tiny", siglip_tiny())?,
+        fixture("mobileclip-tiny", mobileclip_tiny())?,
     ])
 }
 
@@ -106,7 +108,7 @@ fn check_preprocessing(f: &Fixture) -> anyhow::Result<()> {
             clip_tiny().join(format!("decoded-{stem}.png")),
         )?);
         let ours = f.clip.pixel_tensor(&decoded)?;
-        assert_eq!(ours.dims(), &[3, 224, 224]);
+        assert_eq!(ours.dims(), &reference.dims()[1..]);
         let diff = max_abs_diff(&ours, &reference.get(i)?)?;
         assert!(diff <= 2e-3, "{}/{name}: pixels differ by {diff}", f.name);
 
@@ -201,6 +203,43 @@ fn text_tokens_and_tower_match() -> anyhow::Result<()> {
         let diff = max_abs_diff(&ours, &f.tensor("text_embeds")?)?;
         eprintln!("{}: text embeddings differ by {diff}", f.name);
         assert!(diff <= 1e-4, "{}: text embeddings differ by {diff}", f.name);
+    }
+    Ok(())
+}
+
+#[test]
+fn bf16_products_stay_close_to_the_reference() -> anyhow::Result<()> {
+    for mut f in fixtures()? {
+        if f.clip.set_precision(Precision::Bf16)? != Precision::Bf16 {
+            eprintln!(
+                "{}: stays f32 (no AVX-512 BF16 here, or not our towers)",
+                f.name
+            );
+            continue;
+        }
+        let images = f.clip.embed_pixels(&f.tensor("pixel_values")?)?;
+        let texts: Vec<&str> = f.reference.texts.iter().map(String::as_str).collect();
+        let texts = f.clip.embed_texts(&texts)?;
+        for (ours, name) in [(images, "image_embeds_from_pixels"), (texts, "text_embeds")] {
+            let reference = f.tensor(name)?.to_vec2::<f32>()?;
+            assert_eq!(ours.len(), reference.len());
+            for (a, b) in ours.iter().zip(&reference) {
+                let cosine: f32 = a.vector.iter().zip(b).map(|(x, y)| x * y).sum();
+                let diff = a
+                    .vector
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0f32, f32::max);
+                eprintln!(
+                    "{} {name}: bf16 cosine {cosine:.6}, max abs diff {diff:.2e}",
+                    f.name
+                );
+                // Not bit-equal (the products round), but the same direction.
+                assert!(cosine > 0.999, "{} {name}: cosine {cosine}", f.name);
+                assert!(diff > 0.0, "{} {name}: bf16 gave the f32 numbers", f.name);
+            }
+        }
     }
     Ok(())
 }
