@@ -13,7 +13,9 @@
 //!     cargo bench -p shoebox-ml --bench clip
 //! ```
 //!
-//! Without `SHOEBOX_BENCH_PYTHON` only candle is measured.
+//! Without `SHOEBOX_BENCH_PYTHON` only candle is measured. With `SHOEBOX_BENCH_MOBILECLIP=DIR`
+//! (a random full-size MobileCLIP-S1 from `tests/fixtures/gen_mobileclip.py --full-size DIR`)
+//! its speed is measured too.
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 
@@ -23,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use candle_core::{Device, Tensor};
+use shoebox_core::Pixels;
 use shoebox_ml::{Clip, Precision};
 
 /// The allocator of the `shoebox` binary, so the numbers are the product's.
@@ -88,6 +91,16 @@ fn main() -> anyhow::Result<()> {
             cosine(&run.text, &f32_run.text)
         );
     }
+    if let Some(dir) = std::env::var_os("SHOEBOX_BENCH_MOBILECLIP") {
+        let mobile = measure(&Clip::load(Path::new(&dir), "mobileclip-s1-random", &Device::Cpu)?)?;
+        println!();
+        println!("| MobileCLIP-S1, f32 | candle |");
+        println!("|---|---:|");
+        for (batch, ips) in BATCHES.iter().zip(&mobile.images_per_s) {
+            println!("| images/s, batch {batch} | {ips:.1} |");
+        }
+        println!("| text query latency, ms | {:.1} |", mobile.text_ms);
+    }
     Ok(())
 }
 
@@ -100,10 +113,17 @@ struct Run {
 }
 
 fn measure(clip: &Clip) -> anyhow::Result<Run> {
+    // A synthetic photo through the model's own preprocessing (224 px for CLIP, 256 for
+    // MobileCLIP).
+    let (width, height) = (320u32, 240u32);
+    let rgb = (0..width * height * 3)
+        .map(|i| u8::try_from((i * 7 + i / 960) % 256).unwrap_or(0))
+        .collect();
+    let one = clip.pixel_tensor(&Pixels { width, height, rgb })?;
     let mut images_per_s = Vec::new();
     let mut image = Vec::new();
     for batch in BATCHES {
-        let pixels = Tensor::randn(0f32, 1f32, (batch, 3, 224, 224), &Device::Cpu)?;
+        let pixels = Tensor::stack(&vec![one.clone(); batch], 0)?;
         clip.embed_pixels(&pixels)?;
         let (mut runs, started) = (0usize, Instant::now());
         while runs < 3 || started.elapsed() < MIN_TIME {
@@ -112,11 +132,7 @@ fn measure(clip: &Clip) -> anyhow::Result<Run> {
         }
         images_per_s.push((batch * runs) as f64 / started.elapsed().as_secs_f64());
     }
-    // A fixed image for the comparison between precisions (randn above is reseeded per call).
-    let fixed = Tensor::arange(0f32, (3 * 224 * 224) as f32, &Device::Cpu)?
-        .affine(1.0 / (3.0 * 224.0 * 224.0), -0.5)?
-        .reshape((1, 3, 224, 224))?;
-    if let Some(e) = clip.embed_pixels(&fixed)?.pop() {
+    if let Some(e) = clip.embed_pixels(&one.unsqueeze(0)?)?.pop() {
         image = e.vector;
     }
     let mut times = Vec::new();
