@@ -92,7 +92,11 @@ fn main() -> anyhow::Result<()> {
         );
     }
     if let Some(dir) = std::env::var_os("SHOEBOX_BENCH_MOBILECLIP") {
-        let mobile = measure(&Clip::load(Path::new(&dir), "mobileclip-s1-random", &Device::Cpu)?)?;
+        let mobile = measure(&Clip::load(
+            Path::new(&dir),
+            "mobileclip-s1-random",
+            &Device::Cpu,
+        )?)?;
         println!();
         println!("| MobileCLIP-S1, f32 | candle |");
         println!("|---|---:|");

@@ -11,6 +11,7 @@
 //! ensembles. Parity with the reference implementations is tested against fixtures made by
 //! `tests/fixtures/gen_clip.py`, `gen_siglip.py` and `gen_mobileclip.py`.
 
+mod blip;
 mod catalog;
 mod checkpoint;
 mod clip;
@@ -26,6 +27,7 @@ mod siglip;
 mod tokenize;
 mod zero_shot;
 
+pub use blip::{Blip, Generated, Generation};
 pub use candle_core::Device;
 pub use catalog::{Catalog, Family, FileSpec, ModelSpec};
 pub use clip::Clip;

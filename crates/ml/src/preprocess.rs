@@ -11,12 +11,46 @@ use crate::checkpoint::Checkpoint;
 use crate::resample::{Filter, resize_rgb};
 use crate::{Error, Result};
 
-/// `size` / `crop_size`: either a shortest edge or a fixed height and width.
+/// `size` / `crop_size`: either a shortest edge or a fixed height and width; a plain number
+/// is a square (as some hub files write it, e.g. BLIP's `"size": 384`).
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(from = "SizeField")]
 struct Size {
     shortest_edge: Option<u32>,
     height: Option<u32>,
     width: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SizeField {
+    Square(u32),
+    Fields {
+        shortest_edge: Option<u32>,
+        height: Option<u32>,
+        width: Option<u32>,
+    },
+}
+
+impl From<SizeField> for Size {
+    fn from(field: SizeField) -> Self {
+        match field {
+            SizeField::Square(side) => Self {
+                shortest_edge: None,
+                height: Some(side),
+                width: Some(side),
+            },
+            SizeField::Fields {
+                shortest_edge,
+                height,
+                width,
+            } => Self {
+                shortest_edge,
+                height,
+                width,
+            },
+        }
+    }
 }
 
 /// The fields of `preprocessor_config.json` that change pixels. Defaults are the Hugging Face
@@ -256,6 +290,18 @@ impl Preprocessor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_number_is_a_square_size() -> anyhow::Result<()> {
+        let c: Config = serde_json::from_str(r#"{"size": 384, "image_mean": [0,0,0]}"#)?;
+        assert_eq!(
+            (c.size.height, c.size.width, c.size.shortest_edge),
+            (Some(384), Some(384), None)
+        );
+        let c: Config = serde_json::from_str(r#"{"size": {"shortest_edge": 224}}"#)?;
+        assert_eq!((c.size.height, c.size.shortest_edge), (None, Some(224)));
+        Ok(())
+    }
 
     #[test]
     fn crop_offsets_round_like_each_reference() {

@@ -41,4 +41,20 @@ impl TextTokenizer {
             .map_err(|e| Error::Tokenize(e.to_string()))?;
         Ok(encoding.get_ids().to_vec())
     }
+
+    /// The token ids of `text` alone, without start or end tokens.
+    pub(crate) fn plain_ids(&self, text: &str) -> Result<Vec<u32>> {
+        let encoding = self
+            .inner
+            .encode(text, false)
+            .map_err(|e| Error::Tokenize(e.to_string()))?;
+        Ok(encoding.get_ids().to_vec())
+    }
+
+    /// The text of `ids`, special tokens left out.
+    pub(crate) fn decode(&self, ids: &[u32]) -> Result<String> {
+        self.inner
+            .decode(ids, true)
+            .map_err(|e| Error::Tokenize(e.to_string()))
+    }
 }

@@ -1,6 +1,8 @@
 //! The activations of the encoders' MLPs, read from `hidden_act` in `config.json`.
 
 use candle_core::{Result, Tensor};
+use std::f32::consts::SQRT_2;
+
 use rayon::prelude::*;
 
 use crate::{Error, Result as MlResult};
@@ -11,6 +13,8 @@ pub(crate) enum Activation {
     QuickGelu,
     /// GELU with the tanh approximation (SigLIP's `gelu_pytorch_tanh`).
     GeluTanh,
+    /// Exact GELU, `x · Φ(x)` (BLIP's `gelu`).
+    Gelu,
 }
 
 impl Activation {
@@ -18,8 +22,9 @@ impl Activation {
         match name {
             "quick_gelu" => Ok(Self::QuickGelu),
             "gelu_pytorch_tanh" => Ok(Self::GeluTanh),
+            "gelu" => Ok(Self::Gelu),
             other => Err(Error::Unsupported(format!(
-                "activation {other:?} (expected quick_gelu or gelu_pytorch_tanh)"
+                "activation {other:?} (expected quick_gelu, gelu_pytorch_tanh or gelu)"
             ))),
         }
     }
@@ -28,6 +33,7 @@ impl Activation {
         match self {
             Self::QuickGelu => x * candle_nn::ops::sigmoid(&(x * 1.702)?)?,
             Self::GeluTanh => x.gelu(),
+            Self::Gelu => x.gelu_erf(),
         }
     }
 
@@ -39,6 +45,7 @@ impl Activation {
                 const SQRT_TWO_OVER_PI: f32 = 0.797_884_6;
                 0.5 * v * (1.0 + (SQRT_TWO_OVER_PI * v * (1.0 + 0.044_715 * v * v)).tanh())
             },
+            Self::Gelu => |v: f32| 0.5 * v * (1.0 + candle_core::cpu::erf::erf_f32(v / SQRT_2)),
         };
         values
             .par_chunks_mut(1 << 14)

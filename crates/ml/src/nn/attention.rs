@@ -1,5 +1,6 @@
 //! Multi-head self-attention with the query, key and value projections fused into one matrix
-//! product (names as in Hugging Face's CLIP and SigLIP: `self_attn.{q,k,v,out}_proj`).
+//! product (names as in Hugging Face's CLIP and SigLIP, `self_attn.{q,k,v,out}_proj`, or
+//! already fused as in BLIP's vision tower, `self_attn.{qkv,projection}`).
 
 use candle_core::{DType, Device, IndexOp, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -24,10 +25,20 @@ impl Attention {
 
     pub(crate) fn load(vb: &VarBuilder, hidden: usize, heads: usize) -> Result<Self> {
         let proj = |name: &str| Linear::load(&vb.pp(name), hidden, hidden, true);
-        let qkv = Linear::concat(&[proj("q_proj")?, proj("k_proj")?, proj("v_proj")?])?;
+        let (qkv, out) = if vb.contains_tensor("qkv.weight") {
+            (
+                Linear::load(&vb.pp("qkv"), hidden, 3 * hidden, true)?,
+                proj("projection")?,
+            )
+        } else {
+            (
+                Linear::concat(&[proj("q_proj")?, proj("k_proj")?, proj("v_proj")?])?,
+                proj("out_proj")?,
+            )
+        };
         Ok(Self {
             qkv,
-            out: proj("out_proj")?,
+            out,
             heads,
             scale: ((hidden / heads) as f64).powf(-0.5),
         })

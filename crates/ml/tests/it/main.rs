@@ -1,6 +1,7 @@
 //! Model tests against reference fixtures made by `tests/fixtures/gen_clip.py`,
-//! `gen_siglip.py` and `gen_mobileclip.py`.
+//! `gen_siglip.py`, `gen_mobileclip.py` and `gen_blip.py`.
 
+mod blip;
 mod clip_errors;
 mod parity;
 mod pull;
@@ -24,4 +25,10 @@ pub(crate) fn siglip_tiny() -> PathBuf {
 /// (`tests/fixtures/gen_mobileclip.py`).
 pub(crate) fn mobileclip_tiny() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/mobileclip-tiny")
+}
+
+/// The tiny random-weight BLIP captioning checkpoint and its reference outputs
+/// (`tests/fixtures/gen_blip.py`).
+pub(crate) fn blip_tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/blip-tiny")
 }

@@ -1,0 +1,166 @@
+//! [`Blip`]: BLIP image captioning (Li et al. 2022, <https://arxiv.org/abs/2201.12086>), the
+//! fast CPU captioner, from checkpoints in the Hugging Face `BlipForConditionalGeneration`
+//! layout (e.g. <https://huggingface.co/Salesforce/blip-image-captioning-base>).
+//!
+//! Our own towers on [`crate::nn`] rather than candle-transformers' `blip`, which cannot read
+//! hub configs (no defaults), recomputes the image's cross-attention keys and values for every
+//! generated token, and keeps its text model private (no question answering on top of it).
+//! Parity with transformers is tested against fixtures made by `tests/fixtures/gen_blip.py`.
+
+mod config;
+mod text;
+mod vision;
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use shoebox_core::Pixels;
+
+use self::config::HfBlipConfig;
+use self::text::TextDecoder;
+use self::vision::VisionTower;
+use crate::checkpoint::Checkpoint;
+use crate::preprocess::Preprocessor;
+use crate::tokenize::TextTokenizer;
+use crate::{Error, Result};
+
+/// A loaded BLIP captioner.
+#[derive(Debug)]
+pub struct Blip {
+    vision: VisionTower,
+    text: TextDecoder,
+    preprocess: Preprocessor,
+    tokenizer: TextTokenizer,
+    bos: u32,
+    sep: u32,
+    model_id: String,
+    device: Device,
+}
+
+/// How long a decode runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Generation {
+    /// New tokens at most (the prompt not counted).
+    pub max_new_tokens: usize,
+    /// New tokens before the end token may be chosen.
+    pub min_new_tokens: usize,
+}
+
+impl Default for Generation {
+    fn default() -> Self {
+        Self {
+            max_new_tokens: 30,
+            min_new_tokens: 0,
+        }
+    }
+}
+
+/// A greedy decode.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generated {
+    /// The start token, the prompt, and the new tokens (with the end token when one was chosen).
+    pub ids: Vec<u32>,
+    /// Prompt and new tokens as text, special tokens left out.
+    pub text: String,
+    /// Each step's logits over the vocabulary, before the end token is masked.
+    pub logits: Vec<Vec<f32>>,
+}
+
+impl Blip {
+    /// Loads the checkpoint in `dir` under the id `model_id`.
+    pub fn load(dir: &Path, model_id: impl Into<String>, device: &Device) -> Result<Self> {
+        let checkpoint = Checkpoint::new(dir);
+        let config: HfBlipConfig = checkpoint.json("config.json")?;
+        let preprocess = Preprocessor::load(&checkpoint)?;
+        let tokenizer =
+            TextTokenizer::load(&checkpoint, config.text_config.max_position_embeddings)?;
+        let (vb, weights) = checkpoint.weights(DType::F32, device)?;
+        let mismatch = |e: candle_core::Error| Error::WeightsMismatch {
+            path: weights.clone(),
+            reason: e.to_string(),
+        };
+        let encoder = config.vision_config.encoder()?;
+        Ok(Self {
+            vision: VisionTower::load(&vb, &config.vision_config, &encoder).map_err(mismatch)?,
+            text: TextDecoder::load(&vb, &config.text_config).map_err(mismatch)?,
+            preprocess,
+            tokenizer,
+            bos: config.text_config.bos_token_id,
+            sep: config.text_config.sep_token_id,
+            model_id: model_id.into(),
+            device: device.clone(),
+        })
+    }
+
+    /// The id captions are stored under.
+    pub fn model_id(&self) -> &str {
+        &self.model_id
+    }
+
+    /// The preprocessed input for one image, `[3, H, W]`.
+    pub fn pixel_tensor(&self, image: &Pixels) -> Result<Tensor> {
+        self.preprocess.tensor(image, &self.device)
+    }
+
+    /// The image tower's output for a preprocessed batch, `[B, tokens, D]`.
+    pub fn image_tokens(&self, pixels: &Tensor) -> Result<Tensor> {
+        Ok(self.vision.forward(pixels)?)
+    }
+
+    /// A caption of `image`, continuing `prompt` (may be empty; e.g. "a picture of").
+    pub fn caption(&self, image: &Pixels, prompt: &str) -> Result<String> {
+        let pixels = self.pixel_tensor(image)?.unsqueeze(0)?;
+        Ok(self.generate(&pixels, prompt, Generation::default())?.text)
+    }
+
+    /// Greedy decoding from `pixels` (`[1, 3, H, W]`) after `prompt`, as transformers'
+    /// `generate(do_sample=False)`: the start token replaces the tokenizer's, the prompt's own
+    /// end token is dropped, and decoding stops at the separator token.
+    pub fn generate(&self, pixels: &Tensor, prompt: &str, g: Generation) -> Result<Generated> {
+        let image = self.vision.forward(pixels)?;
+        let mut state = self.text.start(&image)?;
+        let mut ids = vec![self.bos];
+        ids.extend(self.tokenizer.plain_ids(prompt)?);
+        if ids.len() + g.max_new_tokens > self.text.max_len() {
+            return Err(Error::Unsupported(format!(
+                "a prompt of {} tokens and {} new ones: the decoder takes {} in all",
+                ids.len() - 1,
+                g.max_new_tokens,
+                self.text.max_len()
+            )));
+        }
+        let mut logits = Vec::new();
+        let mut next = ids.clone();
+        for step in 0..g.max_new_tokens {
+            let mut row = self.text.step(&mut state, &next)?.to_vec1::<f32>()?;
+            logits.push(row.clone());
+            if step < g.min_new_tokens
+                && let Some(sep) = row.get_mut(self.sep as usize)
+            {
+                *sep = f32::NEG_INFINITY;
+            }
+            let token = argmax(&row);
+            ids.push(token);
+            if token == self.sep {
+                break;
+            }
+            next = vec![token];
+        }
+        Ok(Generated {
+            text: self.tokenizer.decode(&ids)?,
+            ids,
+            logits,
+        })
+    }
+}
+
+/// The index of the largest value (the first on ties, as `torch.argmax`).
+fn argmax(values: &[f32]) -> u32 {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    u32::try_from(best).unwrap_or(u32::MAX)
+}
