@@ -291,3 +291,51 @@ fn models_pull_verify_and_use() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+fn blip_tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/blip-tiny")
+}
+
+#[test]
+fn caption_describes_photos_and_names_a_file_it_cannot_read() -> anyhow::Result<()> {
+    let sb = Sandbox::new()?;
+    let (model, cat) = (blip_tiny(), cat());
+    let rocket = shoebox_testkit::fixture_photos().join("rocket.jpg");
+    let json = sb.json(&[
+        "caption",
+        path_arg(&cat)?,
+        path_arg(&rocket)?,
+        "--prompt",
+        "a picture of",
+        "--model-dir",
+        path_arg(&model)?,
+        "--json",
+    ])?;
+    let captions: Vec<&str> = json
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("not a list"))?
+        .iter()
+        .filter_map(|c| c["caption"].as_str())
+        .collect();
+    assert_eq!(captions.len(), 2, "{json}");
+    for caption in &captions {
+        assert!(caption.len() > "a picture of ".len(), "{caption}");
+        assert!(caption.starts_with("a picture of "), "{caption}");
+    }
+    assert_ne!(captions[0], captions[1], "two photos, one caption");
+
+    let broken = sb.photos().join("broken.jpg");
+    fs_err::create_dir_all(sb.photos())?;
+    fs_err::write(&broken, b"not a jpeg")?;
+    let err = sb.fail(&[
+        "caption",
+        path_arg(&broken)?,
+        "--model-dir",
+        path_arg(&model)?,
+    ])?;
+    assert!(err.contains("broken.jpg"), "{err}");
+
+    let err = sb.fail(&["caption", path_arg(&cat)?])?;
+    assert!(err.contains("shoebox models pull"), "{err}");
+    Ok(())
+}

@@ -109,6 +109,20 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Describe photos in words (BLIP captioning).
+    Caption {
+        /// Photo files.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// Text the caption continues, e.g. "a picture of".
+        #[arg(long, default_value = "")]
+        prompt: String,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure a model: zero-shot accuracy or retrieval recall.
     Eval {
         #[command(subcommand)]

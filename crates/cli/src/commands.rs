@@ -1,5 +1,6 @@
 //! One function per command.
 
+mod caption;
 mod classify;
 mod embed;
 mod eval;
@@ -42,6 +43,12 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             model,
             json,
         } => eval::run(&engine, command, model.model_dir.as_deref(), json),
+        Command::Caption {
+            images,
+            prompt,
+            model,
+            json,
+        } => caption::run(&engine, &images, &prompt, model.model_dir.as_deref(), json),
         Command::Classify {
             image,
             labels,

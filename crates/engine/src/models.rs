@@ -1,25 +1,52 @@
-//! Model operations: loading the CLIP checkpoint, embedding files and texts, zero-shot
-//! classification.
+//! Model operations: loading the CLIP checkpoint and the captioner, embedding files and texts,
+//! zero-shot classification, captions.
 
 use std::path::{Path, PathBuf};
 
 use shoebox_core::{Embedding, ImageEmbedder};
 use shoebox_indexer::load_pixels;
-use shoebox_ml::{Clip, Prediction, ZeroShot, imagenet_templates};
+use shoebox_ml::{Blip, Clip, Prediction, ZeroShot, imagenet_templates};
 
 use crate::{Engine, Error, Result};
 
 impl Engine {
     /// Loads the CLIP model from `model_dir`, or from the models folder the settings name.
     pub fn clip(&self, model_dir: Option<&Path>) -> Result<Clip> {
-        let name = &self.settings().models.clip;
+        let (dir, id) = self.model_folder(&self.settings().models.clip, model_dir)?;
+        let device = shoebox_ml::device(&self.settings().models.device)?;
+        let mut clip = Clip::load(&dir, id, &device)?;
+        clip.set_precision(self.settings().models.precision)?;
+        Ok(clip)
+    }
+
+    /// Loads the captioner (BLIP) from `model_dir`, or from the models folder the settings name.
+    pub fn captioner(&self, model_dir: Option<&Path>) -> Result<Blip> {
+        let (dir, id) = self.model_folder(&self.settings().models.captioner, model_dir)?;
+        let device = shoebox_ml::device(&self.settings().models.device)?;
+        Ok(Blip::load(&dir, id, &device)?)
+    }
+
+    /// A caption of a photo file (decoded upright, with the indexer's limits), continuing
+    /// `prompt` (may be empty).
+    pub fn caption_file(&self, blip: &Blip, path: &Path, prompt: &str) -> Result<String> {
+        let image =
+            load_pixels(path, &self.settings().indexer).map_err(|reason| Error::BadPath {
+                path: path.to_owned(),
+                reason,
+            })?;
+        Ok(blip.caption(&image, prompt)?)
+    }
+
+    /// `model_dir`, or the folder `name` under the models folder (which must exist), and the
+    /// id its outputs are stored under (the folder's name).
+    fn model_folder(&self, name: &str, model_dir: Option<&Path>) -> Result<(PathBuf, String)> {
         let dir = match model_dir {
             Some(dir) => dir.to_owned(),
             None => {
                 let dir = self.settings().models_dir().join(name);
                 if !dir.is_dir() {
                     return Err(Error::ModelMissing {
-                        name: name.clone(),
+                        name: name.to_owned(),
                         dir,
                     });
                 }
@@ -28,11 +55,8 @@ impl Engine {
         };
         let id = dir
             .file_name()
-            .map_or_else(|| name.clone(), |n| n.to_string_lossy().into_owned());
-        let device = shoebox_ml::device(&self.settings().models.device)?;
-        let mut clip = Clip::load(&dir, id, &device)?;
-        clip.set_precision(self.settings().models.precision)?;
-        Ok(clip)
+            .map_or_else(|| name.to_owned(), |n| n.to_string_lossy().into_owned());
+        Ok((dir, id))
     }
 
     /// Embeds photo files (decoded upright, with the indexer's limits), `models.batch_size`

@@ -39,6 +39,8 @@ pub struct ModelSettings {
     pub dir: PathBuf,
     /// The CLIP checkpoint's folder name.
     pub clip: String,
+    /// The captioning checkpoint's (BLIP) folder name.
+    pub captioner: String,
     /// `"auto"` (a compiled-in GPU when present) or `"cpu"`.
     pub device: String,
     /// Photos per forward pass.
