@@ -177,3 +177,65 @@ fn without_a_model_indexing_says_how_to_get_one() -> anyhow::Result<()> {
     assert!(err.contains("shoebox models pull"), "{err}");
     Ok(())
 }
+
+fn blip_tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/blip-tiny")
+}
+
+#[test]
+fn index_captions_photos_and_search_finds_them_by_their_caption() -> anyhow::Result<()> {
+    let sb = Sandbox::new()?;
+    for name in ["cat", "rocket", "pagoda"] {
+        shoebox_testkit::put(
+            &sb.photos(),
+            &format!("{name}.jpg"),
+            &shoebox_testkit::fixture(&format!("{name}.jpg"))?,
+        )?;
+    }
+    let fixtures = blip_tiny()
+        .parent()
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow::anyhow!("no fixtures folder"))?;
+    // CLIP from --model-dir, the captioner from the models folder the environment names.
+    let run = |args: &[&str]| -> anyhow::Result<String> {
+        let clip = clip_tiny();
+        let mut all = args.to_vec();
+        if args[0] != "caption" {
+            all.extend(["--model-dir", path_arg(&clip)?]);
+        }
+        let out = sb
+            .command(&all)
+            .env("SHOEBOX__SEARCH__MIN_SIMILARITY", "-1")
+            .env("SHOEBOX__MODELS__DIR", &fixtures)
+            .env("SHOEBOX__MODELS__CAPTIONER", "blip-tiny")
+            .output()?;
+        anyhow::ensure!(out.status.success(), "{}", crate::support::stderr(&out));
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let out = run(&["index", path_arg(&sb.photos())?])?;
+    assert!(out.contains("3 captions written"), "{out}");
+    let out = run(&["index"])?;
+    assert!(out.contains("0 captions written"), "captioned once: {out}");
+
+    let rocket = sb.photos().join("rocket.jpg");
+    let captions: serde_json::Value =
+        serde_json::from_str(&run(&["caption", path_arg(&rocket)?, "--json"])?)?;
+    let caption = captions[0]["caption"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("no caption in {captions}"))?
+        .replace(['[', ']'], " ");
+    let page: serde_json::Value =
+        serde_json::from_str(&run(&["search", &caption, "--explain", "--json"])?)?;
+    let rocket_hit = page["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|h| {
+            h["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("rocket.jpg"))
+        })
+        .ok_or_else(|| anyhow::anyhow!("rocket not found by its caption: {page}"))?;
+    assert_eq!(rocket_hit["explain"]["text"]["rank"], 1, "{page}");
+    Ok(())
+}

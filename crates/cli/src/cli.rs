@@ -40,6 +40,9 @@ pub(crate) enum Command {
         /// Only scan; do not compute CLIP embeddings.
         #[arg(long)]
         no_embed: bool,
+        /// Do not caption photos (see `[captions]` in the settings).
+        #[arg(long)]
+        no_caption: bool,
         #[command(flatten)]
         model: ModelArgs,
         /// Print the summary as JSON.

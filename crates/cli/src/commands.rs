@@ -77,6 +77,12 @@ async fn open(global: &Global, command: &Command) -> anyhow::Result<Engine> {
     {
         overrides.push(("indexer.retry_failed", "true".to_owned()));
     }
+    if let Command::Index {
+        no_caption: true, ..
+    } = command
+    {
+        overrides.push(("captions.enabled", "false".to_owned()));
+    }
     let settings = Settings::load(global.config.as_deref(), &overrides)?;
     let data_dir = settings.data_dir();
     Engine::open(settings)

@@ -22,4 +22,6 @@ pub use metadata::{Exposure, GpsPosition, ImageFormat, PhotoMetadata, TakenAt};
 pub use photo::{FileStamp, KnownPhoto, Photo, PhotoStatus, PhotoWrite, ScanOutcome, ScanProblem};
 pub use query::{MAX_QUERY_BYTES, ParsedQuery, QueryTerm};
 pub use root::Root;
-pub use store::{FailureReport, LibraryStatus, MetadataStore, PendingEmbedding, StoredEmbedding};
+pub use store::{
+    FailureReport, LibraryStatus, MetadataStore, PendingPhoto, StoredCaption, StoredEmbedding,
+};

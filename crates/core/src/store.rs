@@ -37,9 +37,10 @@ pub struct FailureReport {
     pub reason: String,
 }
 
-/// A usable photo whose embedding for a model is missing or was made from older content.
+/// A usable photo whose embedding or caption for a model is missing or was made from older
+/// content.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingEmbedding {
+pub struct PendingPhoto {
     /// The photo.
     pub photo: PhotoId,
     /// Its root.
@@ -59,6 +60,19 @@ pub struct StoredEmbedding {
     pub hash: ContentHash,
     /// The unit-length vector.
     pub vector: Vec<f32>,
+}
+
+/// A caption as stored: the content it was made from, its language and text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCaption {
+    /// The photo.
+    pub photo: PhotoId,
+    /// The content it was made from.
+    pub hash: ContentHash,
+    /// ISO 639-1 language code, e.g. `en`.
+    pub lang: String,
+    /// The caption.
+    pub text: String,
 }
 
 /// Durable storage of roots and photo records.
@@ -100,7 +114,7 @@ pub trait MetadataStore: Send + Sync {
         &self,
         model_id: &str,
         limit: u32,
-    ) -> impl Future<Output = Result<Vec<PendingEmbedding>>> + Send;
+    ) -> impl Future<Output = Result<Vec<PendingPhoto>>> + Send;
 
     /// Stores embeddings of one model in one transaction, replacing older ones.
     fn put_embeddings(
@@ -114,6 +128,24 @@ pub trait MetadataStore: Send + Sync {
         &self,
         model_id: &str,
     ) -> impl Future<Output = Result<Vec<StoredEmbedding>>> + Send;
+
+    /// Up to `limit` usable photos lacking a current caption by `model_id` in `lang`, by id.
+    fn pending_captions(
+        &self,
+        model_id: &str,
+        lang: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<PendingPhoto>>> + Send;
+
+    /// Stores captions of one model in one transaction, replacing older ones.
+    fn put_captions(
+        &self,
+        model_id: &str,
+        captions: Vec<StoredCaption>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The current captions (any model) of every usable photo.
+    fn live_captions(&self) -> impl Future<Output = Result<Vec<StoredCaption>>> + Send;
 
     /// Every usable photo.
     fn live_photos(&self) -> impl Future<Output = Result<Vec<Photo>>> + Send;

@@ -56,6 +56,20 @@ pub enum Error {
         /// Where it was looked for.
         dir: PathBuf,
     },
+    /// The captioning checkpoint is not where the settings say (the catalog has no captioner
+    /// yet: its files cannot be pinned from here).
+    #[error(
+        "captioning model {name} is not installed in {}: put a BLIP checkpoint in the Hugging \
+         Face layout there (e.g. Salesforce/blip-image-captioning-base: config.json, \
+         model.safetensors, tokenizer.json, preprocessor_config.json), or pass --model-dir DIR",
+        dir.display()
+    )]
+    CaptionerMissing {
+        /// The model's folder name.
+        name: String,
+        /// Where it was looked for.
+        dir: PathBuf,
+    },
 }
 
 impl From<figment::Error> for Error {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use shoebox_core::{ImageEmbedder, MetadataStore, Photo, PhotoId, StoredEmbedding};
 use shoebox_ml::Clip;
-use shoebox_text::{TextDoc, TextIndex};
+use shoebox_text::{Caption, TextDoc, TextIndex};
 use shoebox_vector::{IndexParams, VectorIndex};
 
 use crate::{Engine, Error, Result, SearchIndices};
@@ -166,7 +166,7 @@ impl Engine {
         index.save(&dir, &watermark).map_err(Error::Vector)
     }
 
-    fn open_text(&self) -> Result<TextIndex> {
+    pub(crate) fn open_text(&self) -> Result<TextIndex> {
         let dir = self.data_dir().text_index();
         match TextIndex::open(&dir) {
             Ok(index) => Ok(index),
@@ -181,22 +181,24 @@ impl Engine {
     }
 
     /// Rebuilds the text index from the store when its watermark is not the store's.
-    async fn sync_text(&self, text: &mut TextIndex) -> Result<()> {
+    pub(crate) async fn sync_text(&self, text: &mut TextIndex) -> Result<()> {
         let current = self.text_watermark().await?;
         if text.watermark().map_err(Error::Text)?.as_deref() == Some(current.as_str()) {
             return Ok(());
         }
         text.clear().map_err(Error::Text)?;
+        let mut captions = self.captions_by_photo().await?;
         for photo in self.store().live_photos().await? {
-            text.upsert(&text_doc(&photo)).map_err(Error::Text)?;
+            let captions = captions.remove(&photo.id).unwrap_or_default();
+            text.upsert(&text_doc(&photo, captions))
+                .map_err(Error::Text)?;
         }
         text.commit(&current).map_err(Error::Text)
     }
 }
 
-/// What the text index knows about a photo. Captions and tags join when their pipeline
-/// stages store them.
-fn text_doc(photo: &Photo) -> TextDoc {
+/// What the text index knows about a photo. Tags join when their pipeline stage stores them.
+fn text_doc(photo: &Photo, captions: Vec<Caption>) -> TextDoc {
     let meta = photo.metadata.as_ref();
     let camera = meta.map(|m| {
         [m.camera_make.as_deref(), m.camera_model.as_deref()]
@@ -209,7 +211,7 @@ fn text_doc(photo: &Photo) -> TextDoc {
         photo: photo.id,
         root: photo.root.0,
         rel_path: photo.rel_path.clone(),
-        captions: Vec::new(),
+        captions,
         tags: Vec::new(),
         camera: camera.filter(|c| !c.is_empty()),
         lens: meta.and_then(|m| m.lens.clone()),

@@ -21,7 +21,12 @@ impl Engine {
 
     /// Loads the captioner (BLIP) from `model_dir`, or from the models folder the settings name.
     pub fn captioner(&self, model_dir: Option<&Path>) -> Result<Blip> {
-        let (dir, id) = self.model_folder(&self.settings().models.captioner, model_dir)?;
+        let (dir, id) = self
+            .model_folder(&self.settings().models.captioner, model_dir)
+            .map_err(|e| match e {
+                Error::ModelMissing { name, dir } => Error::CaptionerMissing { name, dir },
+                other => other,
+            })?;
         let device = shoebox_ml::device(&self.settings().models.device)?;
         Ok(Blip::load(&dir, id, &device)?)
     }

@@ -8,6 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use shoebox_indexer::{IndexerSettings, ThumbnailSettings};
 
+use crate::captions::CaptionSettings;
 use crate::paths::{DataDir, xdg_dir};
 use crate::search::SearchSettings;
 use crate::{Error, Result};
@@ -29,6 +30,8 @@ pub struct Settings {
     pub models: ModelSettings,
     /// How searches rank and cut off.
     pub search: SearchSettings,
+    /// Which photos get captions, in which languages.
+    pub captions: CaptionSettings,
 }
 
 /// The `[models]` section.
@@ -125,6 +128,17 @@ impl Settings {
         }
         if !(1..=100).contains(&self.thumbnails.quality) {
             return Err(invalid("thumbnails.quality must be between 1 and 100"));
+        }
+        if let Some(lang) = self
+            .captions
+            .languages
+            .iter()
+            .find(|l| !shoebox_text::SUPPORTED_LANGUAGES.contains(&l.as_str()))
+        {
+            return Err(invalid(&format!(
+                "captions.languages: {lang:?} is not one of {}",
+                shoebox_text::SUPPORTED_LANGUAGES.join(", ")
+            )));
         }
         if self.models.batch_size == 0 {
             return Err(invalid("models.batch_size must be positive"));

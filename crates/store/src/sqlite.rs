@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: the embedded default backend.
 
+mod captions;
 mod codec;
 mod embeddings;
 mod photos;
@@ -12,8 +13,8 @@ use std::time::Duration;
 
 use shoebox_core as core;
 use shoebox_core::{
-    KnownPhoto, LibraryStatus, MetadataStore, PendingEmbedding, Photo, PhotoId, PhotoWrite, Root,
-    RootId, ScanProblem, StoredEmbedding,
+    KnownPhoto, LibraryStatus, MetadataStore, PendingPhoto, Photo, PhotoId, PhotoWrite, Root,
+    RootId, ScanProblem, StoredCaption, StoredEmbedding,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -104,7 +105,7 @@ impl MetadataStore for SqliteStore {
         &self,
         model_id: &str,
         limit: u32,
-    ) -> core::Result<Vec<PendingEmbedding>> {
+    ) -> core::Result<Vec<PendingPhoto>> {
         Ok(embeddings::pending(&self.pool, model_id, limit).await?)
     }
 
@@ -118,6 +119,23 @@ impl MetadataStore for SqliteStore {
 
     async fn live_embeddings(&self, model_id: &str) -> core::Result<Vec<StoredEmbedding>> {
         Ok(embeddings::live(&self.pool, model_id).await?)
+    }
+
+    async fn pending_captions(
+        &self,
+        model_id: &str,
+        lang: &str,
+        limit: u32,
+    ) -> core::Result<Vec<PendingPhoto>> {
+        Ok(captions::pending(&self.pool, model_id, lang, limit).await?)
+    }
+
+    async fn put_captions(&self, model_id: &str, items: Vec<StoredCaption>) -> core::Result<()> {
+        Ok(captions::put(&self.pool, model_id, items).await?)
+    }
+
+    async fn live_captions(&self) -> core::Result<Vec<StoredCaption>> {
+        Ok(captions::live(&self.pool).await?)
     }
 
     async fn live_photos(&self) -> core::Result<Vec<Photo>> {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
-use shoebox_engine::{EmbedSummary, Engine, Error, ScanSummary};
+use shoebox_engine::{CaptionSummary, EmbedSummary, Engine, Error, ScanSummary};
 
 use crate::output;
 use crate::progress::{Bar, photos_bar};
@@ -17,6 +17,9 @@ struct Report {
     embedded: Option<usize>,
     /// Photos that could not be embedded.
     embed_failed: usize,
+    /// Captions written in this run; absent when captioning is off or no captioner is
+    /// installed.
+    captioned: Option<usize>,
     seconds: f64,
 }
 
@@ -40,12 +43,18 @@ pub(crate) async fn run(
     } else {
         (None, None)
     };
+    let (captioned, caption_hint) = if engine.settings().captions.enabled {
+        caption_new(engine, json).await?
+    } else {
+        (None, None)
+    };
     let seconds = started.elapsed().as_secs_f64();
     if json {
         return output::json(&Report {
             summary,
             embed_failed: embedded.as_ref().map_or(0, |e| e.failed.len()),
             embedded: embedded.map(|e| e.embedded),
+            captioned: captioned.map(|c| c.captioned),
             seconds,
         });
     }
@@ -79,8 +88,47 @@ pub(crate) async fn run(
             lines.push(format!("  photo {photo} not embedded: {reason}"));
         }
     }
+    if let Some(c) = captioned {
+        lines.push(format!(
+            "  {} captions written ({:.2} s each)",
+            c.captioned, c.mean_seconds
+        ));
+        for (photo, reason) in c.failed.iter().take(5) {
+            lines.push(format!("  photo {photo} not captioned: {reason}"));
+        }
+        if !c.unsupported_languages.is_empty() {
+            lines.push(format!(
+                "  the captioner writes no {}",
+                c.unsupported_languages.join(", ")
+            ));
+        }
+    }
     lines.extend(hint);
+    lines.extend(caption_hint);
     output::text(lines)
+}
+
+/// Captions what has no caption yet; without an installed captioner, a hint instead.
+async fn caption_new(
+    engine: &Engine,
+    json: bool,
+) -> anyhow::Result<(Option<CaptionSummary>, Option<String>)> {
+    let blip = match engine.captioner(None) {
+        Ok(blip) => blip,
+        Err(e @ Error::CaptionerMissing { .. }) => {
+            return Ok((None, Some(format!("  Captions are off: {e}"))));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let bar = photos_bar(json, "captioning");
+    let summary = engine
+        .caption_library(&blip, &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .await;
+    bar.finish_and_clear();
+    Ok((Some(summary?), None))
 }
 
 /// Embeds what the scan found new; without an installed model, a hint instead.

@@ -1,14 +1,15 @@
 //! Image embeddings per photo and model, and the change counters of the derived indices.
 
-use shoebox_core::{ContentHash, PendingEmbedding, PhotoId, RootId, StoredEmbedding};
+use shoebox_core::{ContentHash, PendingPhoto, PhotoId, RootId, StoredEmbedding};
 use sqlx::SqlitePool;
 
 use super::codec::now;
 use crate::error::QueryContext;
 use crate::{Error, Result};
 
+/// A photo awaiting derived data (an embedding, a caption).
 #[derive(sqlx::FromRow)]
-struct PendingRow {
+pub(crate) struct PendingRow {
     id: i64,
     root_id: i64,
     rel_path: String,
@@ -23,15 +24,26 @@ struct EmbeddingRow {
     vector: Vec<u8>,
 }
 
-fn hash(blob: &[u8]) -> Result<ContentHash> {
+pub(crate) fn hash(blob: &[u8]) -> Result<ContentHash> {
     ContentHash::try_from(blob).map_err(|e| Error::Corrupt(e.to_string()))
+}
+
+impl PendingRow {
+    pub(crate) fn into_pending(self) -> Result<PendingPhoto> {
+        Ok(PendingPhoto {
+            photo: PhotoId(self.id),
+            root: RootId(self.root_id),
+            rel_path: self.rel_path,
+            hash: hash(&self.content_hash)?,
+        })
+    }
 }
 
 pub(crate) async fn pending(
     pool: &SqlitePool,
     model_id: &str,
     limit: u32,
-) -> Result<Vec<PendingEmbedding>> {
+) -> Result<Vec<PendingPhoto>> {
     let rows: Vec<PendingRow> = sqlx::query_as(
         "SELECT p.id, p.root_id, p.rel_path, p.content_hash FROM photos p
          LEFT JOIN embeddings e ON e.photo_id = p.id AND e.model_id = ?
@@ -44,16 +56,7 @@ pub(crate) async fn pending(
     .fetch_all(pool)
     .await
     .context("listing photos to embed")?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(PendingEmbedding {
-                photo: PhotoId(r.id),
-                root: RootId(r.root_id),
-                rel_path: r.rel_path,
-                hash: hash(&r.content_hash)?,
-            })
-        })
-        .collect()
+    rows.into_iter().map(PendingRow::into_pending).collect()
 }
 
 pub(crate) async fn put(

@@ -1,6 +1,7 @@
 //! The store conformance suite: the `MetadataStore` contract, checked through the trait so
 //! that every backend runs the same tests (SQLite here; PostgreSQL joins with its backend).
 
+mod captions;
 mod embeddings;
 mod photos;
 mod roots;

@@ -1,0 +1,121 @@
+//! Captions: the captioning stage (each usable photo without a current caption by the
+//! captioner, in each configured language it writes), stored per photo × model × language and
+//! sent to the text index.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use shoebox_core::{MetadataStore, PhotoId, StoredCaption};
+use shoebox_ml::Blip;
+use shoebox_text::Caption;
+
+use crate::{Engine, Result};
+
+/// The `[captions]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptionSettings {
+    /// Whether `shoebox index` captions photos.
+    pub enabled: bool,
+    /// Languages to caption in (ISO 639-1).
+    pub languages: Vec<String>,
+    /// Photos captioned per run at most; 0 for all.
+    pub limit: u32,
+    /// Text each caption continues; empty for none.
+    pub prompt: String,
+}
+
+/// What [`Engine::caption_library`] did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaptionSummary {
+    /// Captions written.
+    pub captioned: usize,
+    /// Photos that could not be read, with the reason.
+    pub failed: Vec<(PhotoId, String)>,
+    /// Configured languages the captioner does not write.
+    pub unsupported_languages: Vec<String>,
+    /// Mean seconds per caption (0 when none was written).
+    pub mean_seconds: f64,
+}
+
+impl Engine {
+    /// Captions every usable photo that lacks a current caption by `blip` in a configured
+    /// language (at most `captions.limit` per language), stores each as it is written (an
+    /// interrupted run keeps what it did), and brings the text index in step (it must not be
+    /// open elsewhere in this process).
+    /// `progress(done, total)`.
+    pub async fn caption_library(
+        &self,
+        blip: &Blip,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<CaptionSummary> {
+        let settings = &self.settings().captions;
+        let limit = if settings.limit == 0 {
+            u32::MAX
+        } else {
+            settings.limit
+        };
+        let roots = self.store().roots().await?;
+        let mut summary = CaptionSummary::default();
+        let mut seconds = 0.0;
+        for lang in &settings.languages {
+            if !blip.languages().contains(&lang.as_str()) {
+                summary.unsupported_languages.push(lang.clone());
+                continue;
+            }
+            let pending = self
+                .store()
+                .pending_captions(blip.model_id(), lang, limit)
+                .await?;
+            progress(0, pending.len());
+            for (n, p) in pending.iter().enumerate() {
+                let started = Instant::now();
+                let Some(root) = roots.iter().find(|r| r.id == p.root) else {
+                    continue;
+                };
+                let path = root.path.join(&p.rel_path);
+                let image = match shoebox_indexer::load_pixels(&path, &self.settings().indexer) {
+                    Ok(image) => image,
+                    Err(reason) => {
+                        summary.failed.push((p.photo, reason));
+                        continue;
+                    }
+                };
+                let text = blip.caption(&image, &settings.prompt)?;
+                let caption = StoredCaption {
+                    photo: p.photo,
+                    hash: p.hash,
+                    lang: lang.clone(),
+                    text,
+                };
+                self.store()
+                    .put_captions(blip.model_id(), vec![caption])
+                    .await?;
+                let took = started.elapsed().as_secs_f64();
+                tracing::info!(photo = %p.photo, lang, seconds = took, "captioned");
+                seconds += took;
+                summary.captioned += 1;
+                progress(n + 1, pending.len());
+            }
+        }
+        if summary.captioned > 0 {
+            summary.mean_seconds = seconds / summary.captioned as f64;
+        }
+        let mut text = self.open_text()?;
+        self.sync_text(&mut text).await?;
+        Ok(summary)
+    }
+
+    /// The stored captions of every usable photo, by photo, for the text index.
+    pub(crate) async fn captions_by_photo(&self) -> Result<HashMap<PhotoId, Vec<Caption>>> {
+        let mut by_photo: HashMap<PhotoId, Vec<Caption>> = HashMap::new();
+        for c in self.store().live_captions().await? {
+            by_photo.entry(c.photo).or_default().push(Caption {
+                lang: c.lang,
+                text: c.text,
+            });
+        }
+        Ok(by_photo)
+    }
+}

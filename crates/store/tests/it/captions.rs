@@ -1,0 +1,82 @@
+//! Captions follow their photo's content, per model and language, and move the text index's
+//! change counter.
+
+use shoebox_core::{MetadataStore, PhotoWrite, ScanOutcome, StoredCaption};
+
+use crate::support::{hash, metadata, stamp, store, two_photos};
+
+const MODEL: &str = "blip-test";
+
+fn caption(photo: shoebox_core::PhotoId, n: u8, lang: &str, text: &str) -> StoredCaption {
+    StoredCaption {
+        photo,
+        hash: hash(n),
+        lang: lang.to_owned(),
+        text: text.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn captions_are_pending_per_model_and_language_until_stored_for_the_current_content()
+-> anyhow::Result<()> {
+    let f = store().await?;
+    let (_, ids) = two_photos(&f.store).await?;
+    let pending = f.store.pending_captions(MODEL, "en", 10).await?;
+    assert_eq!(pending.iter().map(|p| p.photo).collect::<Vec<_>>(), ids);
+    assert_eq!(
+        f.store.pending_captions(MODEL, "en", 1).await?.len(),
+        1,
+        "limit"
+    );
+    let text_before = f.store.generation("text").await?;
+
+    let stored = vec![
+        caption(ids[0], 1, "en", "a cat on a sofa"),
+        caption(ids[1], 2, "en", "a rocket"),
+    ];
+    f.store.put_captions(MODEL, stored.clone()).await?;
+    assert!(f.store.pending_captions(MODEL, "en", 10).await?.is_empty());
+    assert_eq!(
+        f.store.pending_captions(MODEL, "de", 10).await?.len(),
+        2,
+        "per language"
+    );
+    assert_eq!(
+        f.store.pending_captions("other", "en", 10).await?.len(),
+        2,
+        "per model"
+    );
+    assert_eq!(f.store.live_captions().await?, stored);
+    assert!(
+        f.store.generation("text").await? > text_before,
+        "the text index is stale"
+    );
+
+    // Replacing a caption keeps one row.
+    f.store
+        .put_captions(MODEL, vec![caption(ids[1], 2, "en", "a rocket at dusk")])
+        .await?;
+    assert_eq!(f.store.live_captions().await?[1].text, "a rocket at dusk");
+
+    // New content: the old caption stops being live and the photo is pending again.
+    f.store
+        .apply(vec![PhotoWrite::Replace {
+            id: ids[0],
+            stamp: stamp(9),
+            hash: Some(hash(9)),
+            outcome: ScanOutcome::Indexed(metadata()),
+        }])
+        .await?;
+    assert_eq!(
+        f.store.pending_captions(MODEL, "en", 10).await?[0].hash,
+        hash(9)
+    );
+    assert_eq!(f.store.live_captions().await?.len(), 1);
+
+    // A gone photo's caption is not live.
+    f.store
+        .apply(vec![PhotoWrite::MarkGone { id: ids[1] }])
+        .await?;
+    assert!(f.store.live_captions().await?.is_empty());
+    Ok(())
+}
