@@ -342,3 +342,25 @@ fn caption_describes_photos_and_names_a_file_it_cannot_read() -> anyhow::Result<
     );
     Ok(())
 }
+
+#[test]
+fn ask_answers_in_english_and_refuses_other_languages_and_empty_questions() -> anyhow::Result<()> {
+    let sb = Sandbox::new()?;
+    let (model, cat) = (blip_tiny().with_file_name("blip-vqa-tiny"), cat());
+    let (model, cat) = (path_arg(&model)?, path_arg(&cat)?);
+    let ask = |question: &'static str, lang: &'static str| {
+        ["ask", cat, question, "--lang", lang, "--model-dir", model]
+    };
+    let mut english = ask("how many cats are there?", "en").to_vec();
+    english.push("--json");
+    let json = sb.json(&english)?;
+    assert!(
+        json["answer"].as_str().is_some_and(|a| !a.is_empty()),
+        "{json}"
+    );
+    let err = sb.fail(&ask("wie viele katzen?", "de"))?;
+    assert!(err.contains("en only"), "{err}");
+    let err = sb.fail(&ask(" ", "en"))?;
+    assert!(err.contains("bad question"), "{err}");
+    Ok(())
+}

@@ -126,6 +126,21 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask a question about a photo (BLIP question answering).
+    Ask {
+        /// The photo file.
+        image: PathBuf,
+        /// The question, e.g. "how many people are there?".
+        question: String,
+        /// Language of the answer (ISO 639-1).
+        #[arg(long, default_value = "en")]
+        lang: String,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure a model: zero-shot accuracy or retrieval recall.
     Eval {
         #[command(subcommand)]

@@ -43,6 +43,20 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             model,
             json,
         } => eval::run(&engine, command, model.model_dir.as_deref(), json),
+        Command::Ask {
+            image,
+            question,
+            lang,
+            model,
+            json,
+        } => caption::ask(
+            &engine,
+            &image,
+            &question,
+            &lang,
+            model.model_dir.as_deref(),
+            json,
+        ),
         Command::Caption {
             images,
             prompt,

@@ -56,12 +56,13 @@ pub enum Error {
         /// Where it was looked for.
         dir: PathBuf,
     },
-    /// The captioning checkpoint is not where the settings say (the catalog has no captioner
-    /// yet: its files cannot be pinned from here).
+    /// The captioning or question-answering checkpoint is not where the settings say (the
+    /// catalog has no BLIP yet: its files cannot be pinned from here).
     #[error(
-        "captioning model {name} is not installed in {}: put a BLIP checkpoint in the Hugging \
-         Face layout there (e.g. Salesforce/blip-image-captioning-base: config.json, \
-         model.safetensors, tokenizer.json, preprocessor_config.json), or pass --model-dir DIR",
+        "model {name} is not installed in {}: put a BLIP checkpoint in the Hugging Face layout \
+         there (Salesforce/blip-image-captioning-base for captions, Salesforce/blip-vqa-base for \
+         answers: config.json, model.safetensors, tokenizer.json, preprocessor_config.json), or \
+         pass --model-dir DIR",
         dir.display()
     )]
     CaptionerMissing {

@@ -21,14 +21,46 @@ impl Engine {
 
     /// Loads the captioner (BLIP) from `model_dir`, or from the models folder the settings name.
     pub fn captioner(&self, model_dir: Option<&Path>) -> Result<Blip> {
-        let (dir, id) = self
-            .model_folder(&self.settings().models.captioner, model_dir)
-            .map_err(|e| match e {
-                Error::ModelMissing { name, dir } => Error::CaptionerMissing { name, dir },
-                other => other,
-            })?;
+        self.blip(&self.settings().models.captioner, model_dir)
+    }
+
+    /// Loads the question-answering model (BLIP VQA) from `model_dir`, or from the models
+    /// folder the settings name.
+    pub fn answerer(&self, model_dir: Option<&Path>) -> Result<Blip> {
+        self.blip(&self.settings().models.answerer, model_dir)
+    }
+
+    /// A BLIP checkpoint from `model_dir` or the models folder `name`.
+    fn blip(&self, name: &str, model_dir: Option<&Path>) -> Result<Blip> {
+        let (dir, id) = self.model_folder(name, model_dir).map_err(|e| match e {
+            Error::ModelMissing { name, dir } => Error::CaptionerMissing { name, dir },
+            other => other,
+        })?;
         let device = shoebox_ml::device(&self.settings().models.device)?;
         Ok(Blip::load(&dir, id, &device)?)
+    }
+
+    /// The answer to `question` about a photo file, in `lang` (the model's languages only).
+    pub fn answer_file(
+        &self,
+        blip: &Blip,
+        path: &Path,
+        question: &str,
+        lang: &str,
+    ) -> Result<String> {
+        if !blip.languages().contains(&lang) {
+            return Err(Error::Library(shoebox_core::Error::Invalid(format!(
+                "{} answers in {} only, not {lang:?}",
+                blip.model_id(),
+                blip.languages().join(", ")
+            ))));
+        }
+        let image =
+            load_pixels(path, &self.settings().indexer).map_err(|reason| Error::BadPath {
+                path: path.to_owned(),
+                reason,
+            })?;
+        Ok(blip.answer(&image, question)?)
     }
 
     /// A caption of a photo file (decoded upright, with the indexer's limits), continuing

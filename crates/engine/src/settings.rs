@@ -44,6 +44,8 @@ pub struct ModelSettings {
     pub clip: String,
     /// The captioning checkpoint's (BLIP) folder name.
     pub captioner: String,
+    /// The question-answering checkpoint's (BLIP VQA) folder name.
+    pub answerer: String,
     /// `"auto"` (a compiled-in GPU when present) or `"cpu"`.
     pub device: String,
     /// Photos per forward pass.

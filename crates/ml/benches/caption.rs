@@ -56,7 +56,11 @@ fn main() -> anyhow::Result<()> {
         tower.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
         let out = blip.generate(&pixels, "", generation)?;
-        anyhow::ensure!(out.ids.len() == TOKENS + 1, "decoded {} tokens", out.ids.len());
+        anyhow::ensure!(
+            out.ids.len() == TOKENS + 1,
+            "decoded {} tokens",
+            out.ids.len()
+        );
         caption.push(t.elapsed().as_secs_f64());
     }
     let (tower, caption) = (median(&mut tower), median(&mut caption));

@@ -1,6 +1,9 @@
-//! [`Blip`]: BLIP image captioning (Li et al. 2022, <https://arxiv.org/abs/2201.12086>), the
-//! fast CPU captioner, from checkpoints in the Hugging Face `BlipForConditionalGeneration`
-//! layout (e.g. <https://huggingface.co/Salesforce/blip-image-captioning-base>).
+//! [`Blip`]: BLIP image captioning and question answering (Li et al. 2022,
+//! <https://arxiv.org/abs/2201.12086>), the fast CPU path, from checkpoints in the Hugging Face
+//! `BlipForConditionalGeneration` layout (e.g.
+//! <https://huggingface.co/Salesforce/blip-image-captioning-base>) or
+//! `BlipForQuestionAnswering` layout (e.g. <https://huggingface.co/Salesforce/blip-vqa-base>:
+//! a question encoder over the image, whose output the decoder attends to).
 //!
 //! Our own towers on [`crate::nn`] rather than candle-transformers' `blip`, which cannot read
 //! hub configs (no defaults), recomputes the image's cross-attention keys and values for every
@@ -17,7 +20,7 @@ use candle_core::{DType, Device, Tensor};
 use shoebox_core::Pixels;
 
 use self::config::HfBlipConfig;
-use self::text::TextDecoder;
+use self::text::{Bert, TextDecoder};
 use self::vision::VisionTower;
 use crate::checkpoint::Checkpoint;
 use crate::preprocess::Preprocessor;
@@ -29,6 +32,8 @@ use crate::{Error, Result};
 pub struct Blip {
     vision: VisionTower,
     text: TextDecoder,
+    /// The question encoder of answering checkpoints.
+    questions: Option<Bert>,
     preprocess: Preprocessor,
     tokenizer: TextTokenizer,
     bos: u32,
@@ -83,6 +88,11 @@ impl Blip {
         Ok(Self {
             vision: VisionTower::load(&vb, &config.vision_config, &encoder).map_err(mismatch)?,
             text: TextDecoder::load(&vb, &config.text_config).map_err(mismatch)?,
+            questions: if vb.contains_tensor("text_encoder.embeddings.word_embeddings.weight") {
+                Some(Bert::load(&vb.pp("text_encoder"), &config.text_config).map_err(mismatch)?)
+            } else {
+                None
+            },
             preprocess,
             tokenizer,
             bos: config.text_config.bos_token_id,
@@ -118,14 +128,58 @@ impl Blip {
         Ok(self.generate(&pixels, prompt, Generation::default())?.text)
     }
 
+    /// Whether the checkpoint answers questions (a `BlipForQuestionAnswering` one).
+    pub fn answers_questions(&self) -> bool {
+        self.questions.is_some()
+    }
+
+    /// The answer to `question` about `image`.
+    pub fn answer(&self, image: &Pixels, question: &str) -> Result<String> {
+        let pixels = self.pixel_tensor(image)?.unsqueeze(0)?;
+        Ok(self
+            .generate_answer(&pixels, question, Generation::default())?
+            .text)
+    }
+
     /// Greedy decoding from `pixels` (`[1, 3, H, W]`) after `prompt`, as transformers'
     /// `generate(do_sample=False)`: the start token replaces the tokenizer's, the prompt's own
     /// end token is dropped, and decoding stops at the separator token.
     pub fn generate(&self, pixels: &Tensor, prompt: &str, g: Generation) -> Result<Generated> {
         let image = self.vision.forward(pixels)?;
-        let mut state = self.text.start(&image)?;
         let mut ids = vec![self.bos];
         ids.extend(self.tokenizer.plain_ids(prompt)?);
+        self.decode(&image, ids, g)
+    }
+
+    /// Greedy answering as transformers' `BlipForQuestionAnswering.generate`: the question
+    /// (`[CLS] question [SEP]`) is encoded against the image, and the decoder, starting from
+    /// the start token, attends to the encoded question.
+    pub fn generate_answer(
+        &self,
+        pixels: &Tensor,
+        question: &str,
+        g: Generation,
+    ) -> Result<Generated> {
+        let Some(encoder) = &self.questions else {
+            return Err(Error::Unsupported(format!(
+                "{} is a captioning checkpoint: answering needs a BLIP question-answering one \
+                 (e.g. Salesforce/blip-vqa-base)",
+                self.model_id
+            )));
+        };
+        if question.trim().is_empty() {
+            return Err(Error::Question("it is empty".to_owned()));
+        }
+        // Truncated to the encoder's positions, keeping the end token, as the reference.
+        let ids = self.tokenizer.ids(question)?;
+        let image = self.vision.forward(pixels)?;
+        let memory = encoder.memory(&image)?;
+        let question = encoder.encode(&ids, &memory)?;
+        self.decode(&question, vec![self.bos], g)
+    }
+
+    /// Greedy decoding attending to `memory`, after `ids`.
+    fn decode(&self, memory: &Tensor, mut ids: Vec<u32>, g: Generation) -> Result<Generated> {
         if ids.len() + g.max_new_tokens > self.text.max_len() {
             return Err(Error::Unsupported(format!(
                 "a prompt of {} tokens and {} new ones: the decoder takes {} in all",
@@ -134,6 +188,7 @@ impl Blip {
                 self.text.max_len()
             )));
         }
+        let mut state = self.text.start(memory)?;
         let mut logits = Vec::new();
         let mut next = ids.clone();
         for step in 0..g.max_new_tokens {

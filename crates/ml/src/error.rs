@@ -34,6 +34,9 @@ pub enum Error {
         /// candle's account of the mismatch.
         reason: String,
     },
+    /// A question the model cannot take (empty, or beyond its context).
+    #[error("bad question: {0}")]
+    Question(String),
     /// Tokenising failed.
     #[error("cannot tokenise text: {0}")]
     Tokenize(String),

@@ -1,4 +1,4 @@
-//! `shoebox caption`.
+//! `shoebox caption` and `shoebox ask`.
 
 use std::path::{Path, PathBuf};
 
@@ -38,4 +38,31 @@ pub(crate) fn run(
             .iter()
             .map(|c| format!("{}: {}", c.path.display(), c.caption)),
     )
+}
+
+#[derive(Serialize)]
+struct Answered<'a> {
+    path: &'a Path,
+    question: &'a str,
+    answer: String,
+}
+
+pub(crate) fn ask(
+    engine: &Engine,
+    image: &Path,
+    question: &str,
+    lang: &str,
+    model_dir: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let blip = engine.answerer(model_dir)?;
+    let answer = engine.answer_file(&blip, image, question, lang)?;
+    if json {
+        return output::json(&Answered {
+            path: image,
+            question,
+            answer,
+        });
+    }
+    output::text([answer])
 }

@@ -1,6 +1,8 @@
-//! BLIP's text decoder (`text_decoder`): a post-norm BERT whose layers add cross-attention to
-//! the image tokens, and a language-model head. Decoding keeps each layer's self-attention keys
-//! and values, and computes the cross-attention keys and values of the image once.
+//! BLIP's text models: a post-norm BERT whose layers add cross-attention to a memory — the
+//! decoder (`text_decoder`, with a language-model head) attends to the image's tokens or to an
+//! encoded question; the question encoder (`text_encoder`, answering checkpoints) attends to
+//! the image. Decoding keeps each layer's self-attention keys and values, and computes the
+//! memory's cross-attention keys and values once.
 
 use candle_core::{D, Device, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, Module, VarBuilder};
@@ -8,16 +10,23 @@ use candle_nn::{Embedding, LayerNorm, Module, VarBuilder};
 use super::config::TextConfig;
 use crate::nn::{Activation, Linear, attend};
 
+/// A BERT stack whose layers also attend to a memory (the image's tokens, or the encoded
+/// question): `text_decoder.bert` or `text_encoder`.
 #[derive(Debug, Clone)]
-pub(crate) struct TextDecoder {
+pub(crate) struct Bert {
     words: Embedding,
     positions: Tensor,
     norm: LayerNorm,
     layers: Vec<Layer>,
-    head: Head,
     heads: usize,
 }
 
+/// The captioning (and answering) decoder: the BERT stack and its language-model head.
+#[derive(Debug, Clone)]
+pub(crate) struct TextDecoder {
+    bert: Bert,
+    head: Head,
+}
 #[derive(Debug, Clone)]
 struct Layer {
     attention: BertAttention,
@@ -56,15 +65,15 @@ pub(crate) struct Decoding {
     len: usize,
 }
 
-impl TextDecoder {
+impl Bert {
+    /// The stack under `vb` (`text_decoder.bert` or `text_encoder`).
     pub(crate) fn load(vb: &VarBuilder, c: &TextConfig) -> Result<Self> {
         let activation = Activation::parse(&c.hidden_act).map_err(candle_core::Error::wrap)?;
         let (h, eps) = (c.hidden_size, c.layer_norm_eps);
-        let bert = vb.pp("text_decoder.bert");
-        let emb = bert.pp("embeddings");
+        let emb = vb.pp("embeddings");
         let layers = (0..c.num_hidden_layers)
             .map(|i| {
-                let l = bert.pp(format!("encoder.layer.{i}"));
+                let l = vb.pp(format!("encoder.layer.{i}"));
                 Ok(Layer {
                     attention: BertAttention::load(&l.pp("attention"), h, h, eps)?,
                     cross: BertAttention::load(
@@ -85,22 +94,11 @@ impl TextDecoder {
                 })
             })
             .collect::<Result<_>>()?;
-        let predictions = vb.pp("text_decoder.cls.predictions");
-        let decoder = Linear::from_parts(
-            predictions.get((c.vocab_size, h), "decoder.weight")?,
-            Some(predictions.get(c.vocab_size, "bias")?),
-        )?;
         Ok(Self {
             words: candle_nn::embedding(c.vocab_size, h, emb.pp("word_embeddings"))?,
             positions: emb.get((c.max_position_embeddings, h), "position_embeddings.weight")?,
             norm: candle_nn::layer_norm(h, eps, emb.pp("LayerNorm"))?,
             layers,
-            head: Head {
-                transform: Linear::load(&predictions.pp("transform.dense"), h, h, true)?,
-                norm: candle_nn::layer_norm(h, eps, predictions.pp("transform.LayerNorm"))?,
-                decoder,
-                activation,
-            },
             heads: c.num_attention_heads,
         })
     }
@@ -110,33 +108,41 @@ impl TextDecoder {
         self.positions.dim(0).unwrap_or(0)
     }
 
-    /// A decoding state for `image` (`[1, tokens, encoder_hidden]`).
-    pub(crate) fn start(&self, image: &Tensor) -> Result<Decoding> {
-        let cross = self
-            .layers
+    /// Each layer's cross-attention keys and values of `memory` (`[1, tokens, width]`).
+    pub(crate) fn memory(&self, memory: &Tensor) -> Result<Vec<(Tensor, Tensor)>> {
+        self.layers
             .iter()
             .map(|l| {
                 Ok((
-                    self.split(&l.cross.key.forward(image)?)?,
-                    self.split(&l.cross.value.forward(image)?)?,
+                    self.split(&l.cross.key.forward(memory)?)?,
+                    self.split(&l.cross.value.forward(memory)?)?,
                 ))
             })
-            .collect::<Result<_>>()?;
-        Ok(Decoding {
-            cross,
-            past: vec![None; self.layers.len()],
-            len: 0,
-        })
+            .collect()
     }
 
-    /// Feeds `ids` (the prompt at first, then one token at a time) and returns the logits of
-    /// the last one, `[vocab]`.
-    pub(crate) fn step(&self, state: &mut Decoding, ids: &[u32]) -> Result<Tensor> {
-        let (past, s) = (state.len, ids.len());
-        if past + s > self.max_len() {
+    /// Every token's state, `[1, S, H]`, with bidirectional self-attention: the question
+    /// encoder.
+    pub(crate) fn encode(&self, ids: &[u32], memory: &[(Tensor, Tensor)]) -> Result<Tensor> {
+        let mut past = vec![None; self.layers.len()];
+        self.run(ids, memory, &mut past, 0, false)
+    }
+
+    /// `ids` at positions `start..` through every layer, their keys and values appended to
+    /// `past`; with `causal`, a token sees no later one.
+    fn run(
+        &self,
+        ids: &[u32],
+        memory: &[(Tensor, Tensor)],
+        past: &mut [Option<(Tensor, Tensor)>],
+        start: usize,
+        causal: bool,
+    ) -> Result<Tensor> {
+        let s = ids.len();
+        if start + s > self.max_len() {
             candle_core::bail!(
-                "{} tokens exceed the decoder's {} positions",
-                past + s,
+                "{} tokens exceed the text model's {} positions",
+                start + s,
                 self.max_len()
             );
         }
@@ -145,26 +151,29 @@ impl TextDecoder {
         let x = self
             .words
             .forward(&ids)?
-            .broadcast_add(&self.positions.narrow(0, past, s)?)?;
+            .broadcast_add(&self.positions.narrow(0, start, s)?)?;
         let mut x = self.norm.forward(&x)?;
-        let mask = causal_mask(past, s, device)?;
-        for (i, layer) in self.layers.iter().enumerate() {
+        let mask = if causal {
+            causal_mask(start, s, device)?
+        } else {
+            None
+        };
+        for ((layer, past), (mk, mv)) in self.layers.iter().zip(past.iter_mut()).zip(memory) {
             let a = &layer.attention;
             let (k, v) = (
                 self.split(&a.key.forward(&x)?)?,
                 self.split(&a.value.forward(&x)?)?,
             );
-            let (k, v) = match state.past[i].take() {
+            let (k, v) = match past.take() {
                 Some((pk, pv)) => (Tensor::cat(&[&pk, &k], 2)?, Tensor::cat(&[&pv, &v], 2)?),
                 None => (k, v),
             };
             let attended = attend(&self.query(a, &x)?, &k, &v, mask.as_ref())?;
-            state.past[i] = Some((k, v));
+            *past = Some((k, v));
             x = a.norm.forward(&(&x + a.dense.forward(&attended)?)?)?;
 
             let c = &layer.cross;
-            let (ck, cv) = &state.cross[i];
-            let attended = attend(&self.query(c, &x)?, ck, cv, None)?;
+            let attended = attend(&self.query(c, &x)?, mk, mv, None)?;
             x = c.norm.forward(&(&x + c.dense.forward(&attended)?)?)?;
 
             let hidden = layer.intermediate.forward_activated(&x, layer.activation)?;
@@ -172,16 +181,7 @@ impl TextDecoder {
                 .norm
                 .forward(&(&x + layer.output.forward(&hidden)?)?)?;
         }
-        state.len += s;
-        let last = x.narrow(1, s - 1, 1)?;
-        let h = self
-            .head
-            .transform
-            .forward_activated(&last, self.head.activation)?;
-        self.head
-            .decoder
-            .forward(&self.head.norm.forward(&h)?)?
-            .flatten_all()
+        Ok(x)
     }
 
     /// The scaled query heads of `x`.
@@ -197,6 +197,64 @@ impl TextDecoder {
         x.reshape((b, s, self.heads, h / self.heads))?
             .transpose(1, 2)?
             .contiguous()
+    }
+}
+
+impl TextDecoder {
+    pub(crate) fn load(vb: &VarBuilder, c: &TextConfig) -> Result<Self> {
+        let activation = Activation::parse(&c.hidden_act).map_err(candle_core::Error::wrap)?;
+        let h = c.hidden_size;
+        let predictions = vb.pp("text_decoder.cls.predictions");
+        let decoder = Linear::from_parts(
+            predictions.get((c.vocab_size, h), "decoder.weight")?,
+            Some(predictions.get(c.vocab_size, "bias")?),
+        )?;
+        Ok(Self {
+            bert: Bert::load(&vb.pp("text_decoder.bert"), c)?,
+            head: Head {
+                transform: Linear::load(&predictions.pp("transform.dense"), h, h, true)?,
+                norm: candle_nn::layer_norm(
+                    h,
+                    c.layer_norm_eps,
+                    predictions.pp("transform.LayerNorm"),
+                )?,
+                decoder,
+                activation,
+            },
+        })
+    }
+
+    /// The longest sequence the position table allows.
+    pub(crate) fn max_len(&self) -> usize {
+        self.bert.max_len()
+    }
+
+    /// A decoding state attending to `memory` (`[1, tokens, width]`: the image, or the encoded
+    /// question).
+    pub(crate) fn start(&self, memory: &Tensor) -> Result<Decoding> {
+        Ok(Decoding {
+            cross: self.bert.memory(memory)?,
+            past: vec![None; self.bert.layers.len()],
+            len: 0,
+        })
+    }
+
+    /// Feeds `ids` (the prompt at first, then one token at a time) and returns the logits of
+    /// the last one, `[vocab]`.
+    pub(crate) fn step(&self, state: &mut Decoding, ids: &[u32]) -> Result<Tensor> {
+        let x = self
+            .bert
+            .run(ids, &state.cross, &mut state.past, state.len, true)?;
+        state.len += ids.len();
+        let last = x.narrow(1, ids.len() - 1, 1)?;
+        let h = self
+            .head
+            .transform
+            .forward_activated(&last, self.head.activation)?;
+        self.head
+            .decoder
+            .forward(&self.head.norm.forward(&h)?)?
+            .flatten_all()
     }
 }
 

@@ -1,5 +1,6 @@
-//! BLIP captioning against transformers on the tiny checkpoint (`tests/fixtures/gen_blip.py`):
-//! preprocessing, the image tower, and greedy decodes with every step's logits.
+//! BLIP captioning and question answering against transformers on the tiny checkpoints
+//! (`tests/fixtures/gen_blip.py`): preprocessing, the image tower, and greedy decodes with every
+//! step's logits.
 
 use std::collections::HashMap;
 
@@ -7,7 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use serde::Deserialize;
 use shoebox_ml::{Blip, Error, Generation};
 
-use crate::{blip_tiny, clip_tiny};
+use crate::{blip_tiny, blip_vqa_tiny, clip_tiny};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -124,6 +125,89 @@ fn captions_a_jpeg_and_refuses_a_prompt_longer_than_the_decoder() -> anyhow::Res
     assert!(caption.starts_with("a picture of "), "{caption}");
     let long = "cat ".repeat(200);
     let err = blip.caption(&photo, &long).err();
+    assert!(matches!(err, Some(Error::Unsupported(_))), "{err:?}");
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct VqaReference {
+    pixel_photos: Vec<String>,
+    questions: Vec<String>,
+    steps: usize,
+    answers: Vec<Answer>,
+    min_top1_margin: f32,
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    photo: String,
+    question: String,
+    ids: Vec<u32>,
+    text: String,
+}
+
+#[test]
+fn answers_and_every_steps_logits_match_the_question_answering_reference() -> anyhow::Result<()> {
+    let dir = blip_vqa_tiny();
+    let blip = Blip::load(&dir, "blip-vqa-tiny", &Device::Cpu)?;
+    assert!(blip.answers_questions());
+    let reference: VqaReference =
+        serde_json::from_str(&fs_err::read_to_string(dir.join("reference.json"))?)?;
+    assert!(
+        reference.min_top1_margin > 2e-3,
+        "{}",
+        reference.min_top1_margin
+    );
+    let tensors = candle_core::safetensors::load(dir.join("reference.safetensors"), &Device::Cpu)?;
+    let pixels = tensor(&tensors, "pixel_values")?;
+    for (i, photo) in reference.pixel_photos.iter().enumerate() {
+        for (j, question) in reference.questions.iter().enumerate() {
+            let want = reference
+                .answers
+                .iter()
+                .find(|a| &a.photo == photo && &a.question == question)
+                .ok_or_else(|| anyhow::anyhow!("no answer for {photo} / {question:?}"))?;
+            let generation = Generation {
+                max_new_tokens: reference.steps,
+                min_new_tokens: reference.steps,
+            };
+            let got = blip.generate_answer(&pixels.get(i)?.unsqueeze(0)?, question, generation)?;
+            assert_eq!(got.ids, want.ids, "{photo} / {question:?}");
+            assert_eq!(got.text, want.text, "{photo} / {question:?}");
+            let logits = tensor(&tensors, &format!("logits.{i}.{j}"))?;
+            for (step, row) in got.logits.iter().enumerate() {
+                let ours = Tensor::new(row.as_slice(), &Device::Cpu)?;
+                let diff = max_abs_diff(&ours, &logits.get(step)?)?;
+                assert!(
+                    diff <= 1e-3,
+                    "{photo} / {question:?} step {step}: logits differ by {diff}"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn empty_long_and_misdirected_questions() -> anyhow::Result<()> {
+    let vqa = Blip::load(&blip_vqa_tiny(), "blip-vqa-tiny", &Device::Cpu)?;
+    let photo = image::load_from_memory(&shoebox_testkit::fixture("cat.jpg")?)?.into_rgb8();
+    let photo = shoebox_core::Pixels {
+        width: photo.width(),
+        height: photo.height(),
+        rgb: photo.into_raw(),
+    };
+    for empty in ["", "  \n "] {
+        let err = vqa.answer(&photo, empty).err();
+        assert!(matches!(err, Some(Error::Question(_))), "{err:?}");
+    }
+    // Longer than the encoder's positions: truncated as the reference does, still answered.
+    let long = "what is in the picture? ".repeat(40);
+    assert!(!vqa.answer(&photo, &long)?.is_empty());
+    // A captioning checkpoint has no question encoder.
+    let (captioner, _, _) = fixture()?;
+    assert!(!captioner.answers_questions());
+    let err = captioner.answer(&photo, "what is this?").err();
     assert!(matches!(err, Some(Error::Unsupported(_))), "{err:?}");
     Ok(())
 }

@@ -32,3 +32,8 @@ pub(crate) fn mobileclip_tiny() -> PathBuf {
 pub(crate) fn blip_tiny() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/blip-tiny")
 }
+
+/// The tiny random-weight BLIP question-answering checkpoint and its reference outputs.
+pub(crate) fn blip_vqa_tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/blip-vqa-tiny")
+}
