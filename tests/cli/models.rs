@@ -349,7 +349,16 @@ fn ask_answers_in_english_and_refuses_other_languages_and_empty_questions() -> a
     let (model, cat) = (blip_tiny().with_file_name("blip-vqa-tiny"), cat());
     let (model, cat) = (path_arg(&model)?, path_arg(&cat)?);
     let ask = |question: &'static str, lang: &'static str| {
-        ["ask", cat, question, "--lang", lang, "--model-dir", model]
+        [
+            "ask",
+            question,
+            "--photo",
+            cat,
+            "--lang",
+            lang,
+            "--model-dir",
+            model,
+        ]
     };
     let mut english = ask("how many cats are there?", "en").to_vec();
     english.push("--json");

@@ -239,3 +239,35 @@ fn index_captions_photos_and_search_finds_them_by_their_caption() -> anyhow::Res
     assert_eq!(rocket_hit["explain"]["text"]["rank"], 1, "{page}");
     Ok(())
 }
+
+#[test]
+fn ask_over_a_search_answers_each_hit_then_sums_up() -> anyhow::Result<()> {
+    let sb = library()?;
+    let fixtures = clip_tiny()
+        .parent()
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow::anyhow!("no fixtures folder"))?;
+    let vqa = fixtures.join("blip-vqa-tiny");
+    let out = sb
+        .command(&[
+            "ask",
+            "is there a cat?",
+            "--search",
+            "cat",
+            "--top",
+            "3",
+            "--model-dir",
+            path_arg(&vqa)?,
+        ])
+        .env("SHOEBOX__SEARCH__MIN_SIMILARITY", "-1")
+        .env("SHOEBOX__MODELS__DIR", &fixtures)
+        .env("SHOEBOX__MODELS__CLIP", "clip-tiny")
+        .output()?;
+    anyhow::ensure!(out.status.success(), "{}", crate::support::stderr(&out));
+    let out = String::from_utf8(out.stdout)?;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "three answers and a summary: {out}");
+    assert!(lines[0].contains("cat.jpg: "), "the best hit first: {out}");
+    assert!(lines[3].starts_with("3 answered, 0 failed"), "{out}");
+    Ok(())
+}

@@ -126,12 +126,19 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Ask a question about a photo (BLIP question answering).
+    /// Ask a question about a photo, or about each hit of a search (BLIP question answering).
     Ask {
-        /// The photo file.
-        image: PathBuf,
         /// The question, e.g. "how many people are there?".
         question: String,
+        /// The photo file to ask about.
+        #[arg(long, value_name = "FILE", required_unless_present = "search")]
+        photo: Option<PathBuf>,
+        /// Ask about the best hits of this search instead (the CLIP model from the settings).
+        #[arg(long, value_name = "QUERY", conflicts_with = "photo")]
+        search: Option<String>,
+        /// Hits of the search to ask about.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
         /// Language of the answer (ISO 639-1).
         #[arg(long, default_value = "en")]
         lang: String,

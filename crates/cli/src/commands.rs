@@ -44,19 +44,29 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
         } => eval::run(&engine, command, model.model_dir.as_deref(), json),
         Command::Ask {
-            image,
             question,
+            photo,
+            search,
+            top,
             lang,
             model,
             json,
-        } => caption::ask(
-            &engine,
-            &image,
-            &question,
-            &lang,
-            model.model_dir.as_deref(),
-            json,
-        ),
+        } => {
+            let target = match (photo, search) {
+                (Some(photo), _) => caption::Target::Photo(photo),
+                (None, Some(query)) => caption::Target::Search { query, top },
+                (None, None) => anyhow::bail!("ask needs --photo FILE or --search QUERY"),
+            };
+            caption::ask(
+                &engine,
+                &target,
+                &question,
+                &lang,
+                model.model_dir.as_deref(),
+                json,
+            )
+            .await
+        }
         Command::Caption {
             images,
             prompt,

@@ -127,4 +127,16 @@ impl Engine {
     pub async fn photo(&self, id: PhotoId) -> Result<Option<Photo>> {
         Ok(self.store.photo(id).await?)
     }
+
+    /// Where a photo's file is (its root's path joined with its path in the root).
+    pub async fn photo_path(&self, id: PhotoId) -> Result<Option<std::path::PathBuf>> {
+        let Some(photo) = self.store.photo(id).await? else {
+            return Ok(None);
+        };
+        let roots = self.store.roots().await?;
+        Ok(roots
+            .iter()
+            .find(|r| r.id == photo.root)
+            .map(|r| r.path.join(&photo.rel_path)))
+    }
 }

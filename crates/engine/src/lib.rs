@@ -2,6 +2,7 @@
 //! store and the indexer together, and offers the operations the CLI (and later the server
 //! and web UI) call. Nothing above this crate touches an adapter directly.
 
+mod answers;
 mod captions;
 mod catalog;
 mod engine;
@@ -14,6 +15,7 @@ mod queries;
 mod search;
 mod settings;
 
+pub use answers::{AnswerSummary, PhotoAnswer};
 pub use captions::{CaptionSettings, CaptionSummary};
 pub use catalog::{FileReport, ModelStatus};
 pub use engine::Engine;

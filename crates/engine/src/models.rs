@@ -63,6 +63,26 @@ impl Engine {
         Ok(blip.answer(&image, question)?)
     }
 
+    /// Refuses what no photo could answer: an empty question, a language the model does not
+    /// answer in, a model that does not answer.
+    pub(crate) fn check_question(&self, blip: &Blip, question: &str, lang: &str) -> Result<()> {
+        let invalid = |what: String| Err(Error::Library(shoebox_core::Error::Invalid(what)));
+        if !blip.answers_questions() {
+            return invalid(format!("{} does not answer questions", blip.model_id()));
+        }
+        if !blip.languages().contains(&lang) {
+            return invalid(format!(
+                "{} answers in {} only, not {lang:?}",
+                blip.model_id(),
+                blip.languages().join(", ")
+            ));
+        }
+        if question.trim().is_empty() {
+            return invalid("bad question: it is empty".to_owned());
+        }
+        Ok(())
+    }
+
     /// A caption of a photo file (decoded upright, with the indexer's limits), continuing
     /// `prompt` (may be empty).
     pub fn caption_file(&self, blip: &Blip, path: &Path, prompt: &str) -> Result<String> {

@@ -1,5 +1,6 @@
 //! Engine integration tests: scans of generated trees against a real SQLite store.
 
+mod answers;
 mod bad_files;
 mod common;
 mod exif;
