@@ -63,7 +63,8 @@ impl Default for Generation {
 /// A greedy decode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generated {
-    /// The start token, the prompt, and the new tokens (with the end token when one was chosen).
+    /// BLIP: the start token, the prompt, and the new tokens; PaliGemma: the new tokens (with
+    /// the end token when one was chosen).
     pub ids: Vec<u32>,
     /// Prompt and new tokens as text, special tokens left out.
     pub text: String,
@@ -215,7 +216,7 @@ impl Blip {
 }
 
 /// The index of the largest value (the first on ties, as `torch.argmax`).
-fn argmax(values: &[f32]) -> u32 {
+pub(crate) fn argmax(values: &[f32]) -> u32 {
     let mut best = 0;
     for (i, v) in values.iter().enumerate() {
         if *v > values[best] {

@@ -12,6 +12,6 @@ mod config;
 mod text;
 mod vision;
 
-pub(crate) use config::HfSiglipConfig;
+pub(crate) use config::{HfSiglipConfig, HfVision};
 pub(crate) use text::{TextTower, canonicalize};
 pub(crate) use vision::VisionTower;

@@ -47,7 +47,7 @@ impl Default for HfText {
 
 #[derive(Debug, Deserialize)]
 #[serde(default)]
-struct HfVision {
+pub(crate) struct HfVision {
     hidden_size: usize,
     intermediate_size: usize,
     num_hidden_layers: usize,
@@ -101,12 +101,6 @@ impl HfSiglipConfig {
                 t.hidden_size, v.hidden_size
             )));
         }
-        if v.patch_size == 0 || v.image_size % v.patch_size != 0 {
-            return Err(crate::Error::Unsupported(format!(
-                "image size {} with patch size {}",
-                v.image_size, v.patch_size
-            )));
-        }
         Ok((
             TextConfig {
                 encoder: encoder_config(
@@ -121,19 +115,33 @@ impl HfSiglipConfig {
                 context_length: t.max_position_embeddings,
                 pad_token_id: t.pad_token_id,
             },
-            VisionConfig {
-                encoder: encoder_config(
-                    v.hidden_size,
-                    v.intermediate_size,
-                    v.num_hidden_layers,
-                    v.num_attention_heads,
-                    v.layer_norm_eps,
-                    &v.hidden_act,
-                )?,
-                channels: v.num_channels,
-                image_size: v.image_size,
-                patch_size: v.patch_size,
-            },
+            v.parse()?,
         ))
+    }
+}
+
+impl HfVision {
+    /// The image tower's configuration (also PaliGemma's `vision_config`).
+    pub(crate) fn parse(self) -> Result<VisionConfig> {
+        let v = self;
+        if v.patch_size == 0 || v.image_size % v.patch_size != 0 {
+            return Err(crate::Error::Unsupported(format!(
+                "image size {} with patch size {}",
+                v.image_size, v.patch_size
+            )));
+        }
+        Ok(VisionConfig {
+            encoder: encoder_config(
+                v.hidden_size,
+                v.intermediate_size,
+                v.num_hidden_layers,
+                v.num_attention_heads,
+                v.layer_norm_eps,
+                &v.hidden_act,
+            )?,
+            channels: v.num_channels,
+            image_size: v.image_size,
+            patch_size: v.patch_size,
+        })
     }
 }

@@ -14,7 +14,8 @@ pub(crate) struct VisionTower {
     positions: Tensor,
     encoder: Encoder,
     post_norm: LayerNorm,
-    head: PoolingHead,
+    /// The attention-pooling head; PaliGemma's tower has none (it reads every token).
+    head: Option<PoolingHead>,
 }
 
 /// `vision_model.head`: `nn.MultiheadAttention` from the probe to the patches, then a
@@ -34,9 +35,12 @@ impl VisionTower {
     pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
         self.patches.set_precision(precision)?;
         self.encoder.set_precision(precision)?;
-        self.head.kv.set_precision(precision)?;
-        self.head.out.set_precision(precision)?;
-        self.head.mlp.set_precision(precision)
+        if let Some(head) = &mut self.head {
+            head.kv.set_precision(precision)?;
+            head.out.set_precision(precision)?;
+            head.mlp.set_precision(precision)?;
+        }
+        Ok(())
     }
 
     pub(crate) fn load(vb: &VarBuilder, c: &VisionConfig) -> Result<Self> {
@@ -49,18 +53,30 @@ impl VisionTower {
             positions: emb.get((grid * grid, d), "position_embedding.weight")?,
             encoder: Encoder::load(&tower.pp("encoder"), &c.encoder)?,
             post_norm: candle_nn::layer_norm(d, c.encoder.eps, tower.pp("post_layernorm"))?,
-            head: PoolingHead::load(&tower.pp("head"), c)?,
+            head: if tower.contains_tensor("head.probe") {
+                Some(PoolingHead::load(&tower.pp("head"), c)?)
+            } else {
+                None
+            },
         })
     }
 
     /// `pixels`: `[B, C, H, W]` at the checkpoint's image size → features `[B, D]`.
     pub(crate) fn forward(&self, pixels: &Tensor) -> Result<Tensor> {
+        match &self.head {
+            Some(head) => head.forward(&self.tokens(pixels)?),
+            None => candle_core::bail!("this image tower has no pooling head"),
+        }
+    }
+
+    /// Every patch's final state, `[B, patches, D]`.
+    pub(crate) fn tokens(&self, pixels: &Tensor) -> Result<Tensor> {
         let tokens = self
             .patches
             .forward(pixels)?
             .broadcast_add(&self.positions)?;
         let encoded = self.encoder.forward(&tokens, false)?;
-        self.head.forward(&self.post_norm.forward(&encoded)?)
+        self.post_norm.forward(&encoded)
     }
 }
 

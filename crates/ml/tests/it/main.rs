@@ -1,8 +1,9 @@
 //! Model tests against reference fixtures made by `tests/fixtures/gen_clip.py`,
-//! `gen_siglip.py`, `gen_mobileclip.py` and `gen_blip.py`.
+//! `gen_siglip.py`, `gen_mobileclip.py`, `gen_blip.py` and `gen_paligemma.py`.
 
 mod blip;
 mod clip_errors;
+mod paligemma;
 mod parity;
 mod pull;
 mod tokenizer_parity;
@@ -36,4 +37,10 @@ pub(crate) fn blip_tiny() -> PathBuf {
 /// The tiny random-weight BLIP question-answering checkpoint and its reference outputs.
 pub(crate) fn blip_vqa_tiny() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/blip-vqa-tiny")
+}
+
+/// The tiny random-weight PaliGemma checkpoint and its reference outputs
+/// (`tests/fixtures/gen_paligemma.py`).
+pub(crate) fn paligemma_tiny() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/paligemma-tiny")
 }
