@@ -124,7 +124,7 @@ impl HfVision {
     /// The image tower's configuration (also PaliGemma's `vision_config`).
     pub(crate) fn parse(self) -> Result<VisionConfig> {
         let v = self;
-        if v.patch_size == 0 || v.image_size % v.patch_size != 0 {
+        if v.patch_size == 0 || !v.image_size.is_multiple_of(v.patch_size) {
             return Err(crate::Error::Unsupported(format!(
                 "image size {} with patch size {}",
                 v.image_size, v.patch_size
