@@ -368,8 +368,43 @@ fn ask_answers_in_english_and_refuses_other_languages_and_empty_questions() -> a
         "{json}"
     );
     let err = sb.fail(&ask("wie viele katzen?", "de"))?;
-    assert!(err.contains("en only"), "{err}");
+    assert!(err.contains("does not answer in \"de\""), "{err}");
     let err = sb.fail(&ask(" ", "en"))?;
     assert!(err.contains("bad question"), "{err}");
+    Ok(())
+}
+
+#[test]
+fn paligemma_captions_and_answers_in_other_languages() -> anyhow::Result<()> {
+    let sb = Sandbox::new()?;
+    let model = blip_tiny().with_file_name("paligemma-tiny");
+    let (model, cat) = (path_arg(&model)?, cat());
+    let cat = path_arg(&cat)?;
+    let json = sb.json(&[
+        "caption",
+        cat,
+        "--lang",
+        "de",
+        "--model-dir",
+        model,
+        "--json",
+    ])?;
+    assert!(json[0]["caption"].is_string(), "{json}");
+    let json = sb.json(&[
+        "ask",
+        "was ist das?",
+        "--photo",
+        cat,
+        "--lang",
+        "de",
+        "--model-dir",
+        model,
+        "--json",
+    ])?;
+    assert!(json["answer"].is_string(), "{json}");
+    // A CLIP checkpoint is no captioner.
+    let clip = clip_tiny();
+    let err = sb.fail(&["caption", cat, "--model-dir", path_arg(&clip)?])?;
+    assert!(err.contains("model_type"), "{err}");
     Ok(())
 }

@@ -112,12 +112,15 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Describe photos in words (BLIP captioning).
+    /// Describe photos in words (BLIP or PaliGemma captioning).
     Caption {
         /// Photo files.
         #[arg(required = true)]
         images: Vec<PathBuf>,
-        /// Text the caption continues, e.g. "a picture of".
+        /// Language of the captions (ISO 639-1).
+        #[arg(long, default_value = "en")]
+        lang: String,
+        /// Text the caption continues, e.g. "a picture of" (BLIP).
         #[arg(long, default_value = "")]
         prompt: String,
         #[command(flatten)]
@@ -126,7 +129,7 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Ask a question about a photo, or about each hit of a search (BLIP question answering).
+    /// Ask a question about a photo, or about each hit of a search (BLIP VQA or PaliGemma).
     Ask {
         /// The question, e.g. "how many people are there?".
         question: String,

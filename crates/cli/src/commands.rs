@@ -69,10 +69,18 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Caption {
             images,
+            lang,
             prompt,
             model,
             json,
-        } => caption::run(&engine, &images, &prompt, model.model_dir.as_deref(), json),
+        } => caption::run(
+            &engine,
+            &images,
+            &lang,
+            &prompt,
+            model.model_dir.as_deref(),
+            json,
+        ),
         Command::Classify {
             image,
             labels,

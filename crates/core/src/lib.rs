@@ -4,6 +4,7 @@
 //! This crate owns no I/O. It builds for `wasm32` so the web UI can share these types, and
 //! depends only on `serde`, `thiserror` and `time`.
 
+mod captioner;
 mod embedding;
 mod error;
 mod filters;
@@ -14,6 +15,7 @@ mod query;
 mod root;
 mod store;
 
+pub use captioner::Captioner;
 pub use embedding::{Embedding, ImageEmbedder, Pixels, TextEmbedder};
 pub use error::{BoxError, Error, Result};
 pub use filters::{FolderRef, SearchFilters};

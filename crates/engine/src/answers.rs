@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
-use shoebox_core::PhotoId;
-use shoebox_ml::Blip;
+use shoebox_core::{Captioner, PhotoId};
 
 use crate::{Engine, Result};
 
@@ -47,14 +46,14 @@ impl Engine {
     /// the model does not answer in) fails before any photo is asked.
     pub async fn ask_photos(
         &self,
-        blip: &Blip,
+        model: &dyn Captioner,
         photos: &[PhotoId],
         question: &str,
         lang: &str,
         cancel: &AtomicBool,
         on_answer: &mut (dyn FnMut(&PhotoAnswer) + Send),
     ) -> Result<AnswerSummary> {
-        self.check_question(blip, question, lang)?;
+        self.check_question(model, question, lang)?;
         let mut summary = AnswerSummary::default();
         let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
         for (order, &photo) in photos.iter().enumerate() {
@@ -65,7 +64,7 @@ impl Engine {
             let path = self.photo_path(photo).await?;
             let result = match &path {
                 Some(path) => self
-                    .answer_file(blip, path, question, lang)
+                    .answer_file(model, path, question, lang)
                     .map_err(|e| e.to_string()),
                 None => Err("not in the library".to_owned()),
             };

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use shoebox_core::{MetadataStore, PhotoId, StoredCaption};
-use shoebox_ml::Blip;
+use shoebox_core::{Captioner, MetadataStore, PhotoId, StoredCaption};
 use shoebox_text::Caption;
 
 use crate::{Engine, Result};
@@ -40,14 +39,14 @@ pub struct CaptionSummary {
 }
 
 impl Engine {
-    /// Captions every usable photo that lacks a current caption by `blip` in a configured
+    /// Captions every usable photo that lacks a current caption by `model` in a configured
     /// language (at most `captions.limit` per language), stores each as it is written (an
     /// interrupted run keeps what it did), and brings the text index in step (it must not be
     /// open elsewhere in this process).
     /// `progress(done, total)`.
     pub async fn caption_library(
         &self,
-        blip: &Blip,
+        model: &dyn Captioner,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<CaptionSummary> {
         let settings = &self.settings().captions;
@@ -60,13 +59,13 @@ impl Engine {
         let mut summary = CaptionSummary::default();
         let mut seconds = 0.0;
         for lang in &settings.languages {
-            if !blip.languages().contains(&lang.as_str()) {
+            if !model.writes(lang) {
                 summary.unsupported_languages.push(lang.clone());
                 continue;
             }
             let pending = self
                 .store()
-                .pending_captions(blip.model_id(), lang, limit)
+                .pending_captions(model.model_id(), lang, limit)
                 .await?;
             progress(0, pending.len());
             for (n, p) in pending.iter().enumerate() {
@@ -82,7 +81,7 @@ impl Engine {
                         continue;
                     }
                 };
-                let text = blip.caption(&image, &settings.prompt)?;
+                let text = model.caption(&image, lang, &settings.prompt)?;
                 let caption = StoredCaption {
                     photo: p.photo,
                     hash: p.hash,
@@ -90,7 +89,7 @@ impl Engine {
                     text,
                 };
                 self.store()
-                    .put_captions(blip.model_id(), vec![caption])
+                    .put_captions(model.model_id(), vec![caption])
                     .await?;
                 let took = started.elapsed().as_secs_f64();
                 tracing::info!(photo = %p.photo, lang, seconds = took, "captioned");

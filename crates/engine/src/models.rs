@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use shoebox_core::Captioner;
 use shoebox_core::{Embedding, ImageEmbedder};
 use shoebox_indexer::load_pixels;
-use shoebox_ml::{Blip, Clip, Prediction, ZeroShot, imagenet_templates};
+use shoebox_ml::{Clip, ImageToText, Prediction, ZeroShot, imagenet_templates};
 
 use crate::{Engine, Error, Result};
 
@@ -19,63 +20,59 @@ impl Engine {
         Ok(clip)
     }
 
-    /// Loads the captioner (BLIP) from `model_dir`, or from the models folder the settings name.
-    pub fn captioner(&self, model_dir: Option<&Path>) -> Result<Blip> {
-        self.blip(&self.settings().models.captioner, model_dir)
+    /// Loads the captioner (BLIP or PaliGemma) from `model_dir`, or from the models folder the
+    /// settings name.
+    pub fn captioner(&self, model_dir: Option<&Path>) -> Result<ImageToText> {
+        self.image_to_text(&self.settings().models.captioner, model_dir)
     }
 
-    /// Loads the question-answering model (BLIP VQA) from `model_dir`, or from the models
-    /// folder the settings name.
-    pub fn answerer(&self, model_dir: Option<&Path>) -> Result<Blip> {
-        self.blip(&self.settings().models.answerer, model_dir)
+    /// Loads the question-answering model (BLIP VQA or PaliGemma) from `model_dir`, or from the
+    /// models folder the settings name.
+    pub fn answerer(&self, model_dir: Option<&Path>) -> Result<ImageToText> {
+        self.image_to_text(&self.settings().models.answerer, model_dir)
     }
 
-    /// A BLIP checkpoint from `model_dir` or the models folder `name`.
-    fn blip(&self, name: &str, model_dir: Option<&Path>) -> Result<Blip> {
+    /// A captioning / answering checkpoint from `model_dir` or the models folder `name`.
+    fn image_to_text(&self, name: &str, model_dir: Option<&Path>) -> Result<ImageToText> {
         let (dir, id) = self.model_folder(name, model_dir).map_err(|e| match e {
             Error::ModelMissing { name, dir } => Error::CaptionerMissing { name, dir },
             other => other,
         })?;
         let device = shoebox_ml::device(&self.settings().models.device)?;
-        Ok(Blip::load(&dir, id, &device)?)
+        Ok(ImageToText::load(&dir, id, &device)?)
     }
 
     /// The answer to `question` about a photo file, in `lang` (the model's languages only).
     pub fn answer_file(
         &self,
-        blip: &Blip,
+        model: &dyn Captioner,
         path: &Path,
         question: &str,
         lang: &str,
     ) -> Result<String> {
-        if !blip.languages().contains(&lang) {
-            return Err(Error::Library(shoebox_core::Error::Invalid(format!(
-                "{} answers in {} only, not {lang:?}",
-                blip.model_id(),
-                blip.languages().join(", ")
-            ))));
-        }
+        self.check_question(model, question, lang)?;
         let image =
             load_pixels(path, &self.settings().indexer).map_err(|reason| Error::BadPath {
                 path: path.to_owned(),
                 reason,
             })?;
-        Ok(blip.answer(&image, question)?)
+        Ok(model.answer(&image, question, lang)?)
     }
 
     /// Refuses what no photo could answer: an empty question, a language the model does not
     /// answer in, a model that does not answer.
-    pub(crate) fn check_question(&self, blip: &Blip, question: &str, lang: &str) -> Result<()> {
+    pub(crate) fn check_question(
+        &self,
+        model: &dyn Captioner,
+        question: &str,
+        lang: &str,
+    ) -> Result<()> {
         let invalid = |what: String| Err(Error::Library(shoebox_core::Error::Invalid(what)));
-        if !blip.answers_questions() {
-            return invalid(format!("{} does not answer questions", blip.model_id()));
+        if !model.answers_questions() {
+            return invalid(format!("{} does not answer questions", model.model_id()));
         }
-        if !blip.languages().contains(&lang) {
-            return invalid(format!(
-                "{} answers in {} only, not {lang:?}",
-                blip.model_id(),
-                blip.languages().join(", ")
-            ));
+        if !model.writes(lang) {
+            return invalid(format!("{} does not answer in {lang:?}", model.model_id()));
         }
         if question.trim().is_empty() {
             return invalid("bad question: it is empty".to_owned());
@@ -83,15 +80,21 @@ impl Engine {
         Ok(())
     }
 
-    /// A caption of a photo file (decoded upright, with the indexer's limits), continuing
-    /// `prompt` (may be empty).
-    pub fn caption_file(&self, blip: &Blip, path: &Path, prompt: &str) -> Result<String> {
+    /// A caption of a photo file (decoded upright, with the indexer's limits) in `lang`,
+    /// continuing `prompt` where the model takes one (may be empty).
+    pub fn caption_file(
+        &self,
+        model: &dyn Captioner,
+        path: &Path,
+        lang: &str,
+        prompt: &str,
+    ) -> Result<String> {
         let image =
             load_pixels(path, &self.settings().indexer).map_err(|reason| Error::BadPath {
                 path: path.to_owned(),
                 reason,
             })?;
-        Ok(blip.caption(&image, prompt)?)
+        Ok(model.caption(&image, lang, prompt)?)
     }
 
     /// `model_dir`, or the folder `name` under the models folder (which must exist), and the

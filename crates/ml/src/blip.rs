@@ -108,11 +108,6 @@ impl Blip {
         &self.model_id
     }
 
-    /// The languages it writes captions in (BLIP was trained on English captions).
-    pub fn languages(&self) -> &'static [&'static str] {
-        &["en"]
-    }
-
     /// The preprocessed input for one image, `[3, H, W]`.
     pub fn pixel_tensor(&self, image: &Pixels) -> Result<Tensor> {
         self.preprocess.tensor(image, &self.device)

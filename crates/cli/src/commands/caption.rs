@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
-use shoebox_core::{PhotoId, SearchFilters};
+use shoebox_core::{Captioner, PhotoId, SearchFilters};
 use shoebox_engine::{AnswerSummary, Engine, PhotoAnswer, SearchRequest, SortOrder};
 
 use crate::output;
@@ -19,17 +19,21 @@ struct Captioned<'a> {
 pub(crate) fn run(
     engine: &Engine,
     images: &[PathBuf],
+    lang: &str,
     prompt: &str,
     model_dir: Option<&Path>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let blip = engine.captioner(model_dir)?;
+    let model = engine.captioner(model_dir)?;
+    if !model.writes(lang) {
+        anyhow::bail!("{} does not write {lang:?}", model.model_id());
+    }
     let captions = images
         .iter()
         .map(|path| {
             Ok(Captioned {
                 path,
-                caption: engine.caption_file(&blip, path, prompt)?,
+                caption: engine.caption_file(&model, path, lang, prompt)?,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -71,10 +75,10 @@ pub(crate) async fn ask(
     model_dir: Option<&Path>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let blip = engine.answerer(model_dir)?;
+    let model = engine.answerer(model_dir)?;
     let (query, top) = match target {
         Target::Photo(path) => {
-            let answer = engine.answer_file(&blip, path, question, lang)?;
+            let answer = engine.answer_file(&model, path, question, lang)?;
             return if json {
                 output::json(&Answered {
                     question,
@@ -109,7 +113,7 @@ pub(crate) async fn ask(
     // ends the process.
     let summary = engine
         .ask_photos(
-            &blip,
+            &model,
             &photos,
             question,
             lang,
