@@ -1,24 +1,28 @@
-//! Captioning speed on CPU: seconds per 20-token caption of full-size BLIP-base (random
-//! weights, same FLOPs as Salesforce/blip-image-captioning-base), split into the image tower and
-//! the decoder (tokens/s), with the peak resident memory.
+//! Captioning and answering speed on CPU, full size with random weights (same FLOPs as the
+//! real checkpoints): seconds per caption of 20 tokens (image tower, decoder tokens/s), per
+//! short answer, and the process's peak resident memory (cumulative over the rows).
 //!
 //! How to run:
 //!
 //! ```sh
 //! python3 -m venv /tmp/venv && /tmp/venv/bin/pip install -r tests/fixtures/requirements.txt
 //! /tmp/venv/bin/python tests/fixtures/gen_blip.py --full-size /tmp/blip-base
-//! SHOEBOX_BENCH_BLIP=/tmp/blip-base cargo bench -p shoebox-ml --bench caption
+//! /tmp/venv/bin/python tests/fixtures/gen_blip.py --full-size-vqa /tmp/blip-base-vqa
+//! /tmp/venv/bin/python tests/fixtures/gen_paligemma.py --full-size /tmp/paligemma   # 12 GB
+//! SHOEBOX_BENCH_BLIP=/tmp/blip-base SHOEBOX_BENCH_BLIP_VQA=/tmp/blip-base-vqa \
+//!     SHOEBOX_BENCH_PALIGEMMA=/tmp/paligemma cargo bench -p shoebox-ml --bench caption
 //! ```
+//!
+//! Each variable is optional; a row per model given.
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use shoebox_core::Pixels;
-use shoebox_ml::{Blip, Generation};
+use shoebox_ml::{Generation, ImageToText};
 
 /// The allocator of the `shoebox` binary, so the numbers are the product's.
 #[global_allocator]
@@ -28,57 +32,115 @@ const TOKENS: usize = 20;
 const RUNS: usize = 5;
 
 fn main() -> anyhow::Result<()> {
-    let dir = PathBuf::from(std::env::var_os("SHOEBOX_BENCH_BLIP").context(
-        "set SHOEBOX_BENCH_BLIP to a full-size checkpoint made by tests/fixtures/gen_blip.py --full-size DIR",
-    )?);
+    println!();
+    println!(
+        "| model, f32, CPU ({} cores) | load s | image tower s | caption of {TOKENS} tokens s | decoder tokens/s | short answer s | peak RSS MiB |",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut any = false;
+    for (var, name) in [
+        ("SHOEBOX_BENCH_BLIP", "BLIP-base captioning"),
+        ("SHOEBOX_BENCH_BLIP_VQA", "BLIP-base VQA"),
+        ("SHOEBOX_BENCH_PALIGEMMA", "PaliGemma-3B-224"),
+    ] {
+        if let Some(dir) = std::env::var_os(var) {
+            row(name, &PathBuf::from(dir))?;
+            any = true;
+        }
+    }
+    anyhow::ensure!(
+        any,
+        "set SHOEBOX_BENCH_BLIP (and / or _BLIP_VQA, _PALIGEMMA) to full-size checkpoints: see the header"
+    );
+    Ok(())
+}
+
+/// Times one model: the image tower, a caption forced to `TOKENS` tokens (decoder tokens/s
+/// from the difference), and a short answer.
+fn row(name: &str, dir: &std::path::Path) -> anyhow::Result<()> {
     let started = Instant::now();
-    let blip = Blip::load(&dir, "blip-base-random", &Device::Cpu)?;
+    let model = ImageToText::load(dir, "random", &Device::Cpu)?;
     let load_s = started.elapsed().as_secs_f64();
     let (width, height) = (640u32, 480u32);
     let rgb = (0..width * height * 3)
         .map(|i| u8::try_from((i * 7 + i / 1920) % 256).unwrap_or(0))
         .collect();
-    let pixels = blip
-        .pixel_tensor(&Pixels { width, height, rgb })?
-        .unsqueeze(0)?;
-    let generation = Generation {
+    let image = Pixels { width, height, rgb };
+    let forced = Generation {
         max_new_tokens: TOKENS,
         min_new_tokens: TOKENS,
     };
-    // Warm up, then time the image tower alone and whole captions.
-    blip.generate(&pixels, "", generation)?;
-    let mut tower = Vec::new();
-    let mut caption = Vec::new();
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        let tokens: Tensor = blip.image_tokens(&pixels)?;
-        drop(tokens);
-        tower.push(t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        let out = blip.generate(&pixels, "", generation)?;
-        anyhow::ensure!(
-            out.ids.len() == TOKENS + 1,
-            "decoded {} tokens",
-            out.ids.len()
-        );
-        caption.push(t.elapsed().as_secs_f64());
+    let short = Generation {
+        max_new_tokens: 3,
+        min_new_tokens: 1,
+    };
+    let question = "how many people are there?";
+    let (mut tower, mut caption, mut answer) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..=RUNS {
+        let (t, c, a) = match &model {
+            ImageToText::Blip(blip) => {
+                let pixels = blip.pixel_tensor(&image)?.unsqueeze(0)?;
+                let t = timed(|| Ok(blip.image_tokens(&pixels)?))?;
+                let c = if blip.answers_questions() {
+                    f64::NAN
+                } else {
+                    timed(|| Ok(blip.generate(&pixels, "", forced)?))?
+                };
+                let a = if blip.answers_questions() {
+                    timed(|| Ok(blip.generate_answer(&pixels, question, short)?))?
+                } else {
+                    f64::NAN
+                };
+                (t, c, a)
+            }
+            ImageToText::PaliGemma(pg) => {
+                let pixels = pg.pixel_tensor(&image)?.unsqueeze(0)?;
+                let t = timed(|| Ok(pg.image_tokens(&pixels)?))?;
+                let c = timed(|| Ok(pg.generate(&pixels, "caption en", forced)?))?;
+                let a =
+                    timed(|| Ok(pg.generate(&pixels, &format!("answer en {question}"), short)?))?;
+                (t, c, a)
+            }
+        };
+        // The first run warms up.
+        if run > 0 {
+            tower.push(t);
+            caption.push(c);
+            answer.push(a);
+        }
     }
-    let (tower, caption) = (median(&mut tower), median(&mut caption));
-    println!();
-    println!(
-        "| BLIP-base captioning, f32, CPU ({} cores) | value |",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
+    let (tower, caption, answer) = (
+        median(&mut tower),
+        median(&mut caption),
+        median(&mut answer),
     );
-    println!("|---|---:|");
-    println!("| load, s | {load_s:.2} |");
-    println!("| caption of {TOKENS} tokens, s | {caption:.2} |");
-    println!("| image tower, s | {tower:.2} |");
+    let fmt = |v: f64| {
+        if v.is_nan() {
+            "–".to_owned()
+        } else {
+            format!("{v:.2}")
+        }
+    };
     println!(
-        "| decoder, tokens/s | {:.1} |",
-        TOKENS as f64 / (caption - tower).max(1e-9)
+        "| {name} | {load_s:.1} | {tower:.2} | {} | {} | {} | {:.0} |",
+        fmt(caption),
+        if caption.is_nan() {
+            "–".to_owned()
+        } else {
+            format!("{:.1}", TOKENS as f64 / (caption - tower).max(1e-9))
+        },
+        fmt(answer),
+        peak_rss_mib()
     );
-    println!("| peak RSS, MiB | {:.0} |", peak_rss_mib());
     Ok(())
+}
+
+/// Seconds `f` takes.
+fn timed<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<f64> {
+    let t = Instant::now();
+    f()?;
+    Ok(t.elapsed().as_secs_f64())
 }
 
 fn median(values: &mut [f64]) -> f64 {

@@ -89,6 +89,11 @@ impl PaliGemma {
         self.preprocess.tensor(image, &self.device)
     }
 
+    /// The image tower's output, projected, for a preprocessed batch, `[B, tokens, width]`.
+    pub fn image_tokens(&self, pixels: &Tensor) -> Result<Tensor> {
+        Ok(self.projector.forward(&self.vision.tokens(pixels)?)?)
+    }
+
     /// The ids that follow the image tokens for `prompt`: `<bos>`, the prompt, a newline (as
     /// the reference processor builds them).
     pub fn prompt_ids(&self, prompt: &str) -> Result<Vec<u32>> {
@@ -117,7 +122,7 @@ impl PaliGemma {
     /// `generate(do_sample=False)`: the image tokens and the prompt attend to each other, each
     /// new token to all before it; decoding stops at the end token. `ids` are the new tokens.
     pub fn generate(&self, pixels: &Tensor, prompt: &str, g: Generation) -> Result<Generated> {
-        let image = self.projector.forward(&self.vision.tokens(pixels)?)?;
+        let image = self.image_tokens(pixels)?;
         let prompt_ids = self.prompt_ids(prompt)?;
         let total = image.dim(1)? + prompt_ids.len() + g.max_new_tokens;
         if total > self.gemma.max_len() {
