@@ -70,10 +70,12 @@ fn row(name: &str, dir: &std::path::Path) -> anyhow::Result<()> {
     let forced = Generation {
         max_new_tokens: TOKENS,
         min_new_tokens: TOKENS,
+        ..Generation::default()
     };
     let short = Generation {
         max_new_tokens: 3,
         min_new_tokens: 1,
+        ..Generation::default()
     };
     let question = "how many people are there?";
     let (mut tower, mut caption, mut answer) = (Vec::new(), Vec::new(), Vec::new());

@@ -23,6 +23,7 @@ use self::config::HfBlipConfig;
 use self::text::{Bert, TextDecoder};
 use self::vision::VisionTower;
 use crate::checkpoint::Checkpoint;
+use crate::generate::{Chooser, Generated, Generation};
 use crate::preprocess::Preprocessor;
 use crate::tokenize::TextTokenizer;
 use crate::{Error, Result};
@@ -40,36 +41,6 @@ pub struct Blip {
     sep: u32,
     model_id: String,
     device: Device,
-}
-
-/// How long a decode runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Generation {
-    /// New tokens at most (the prompt not counted).
-    pub max_new_tokens: usize,
-    /// New tokens before the end token may be chosen.
-    pub min_new_tokens: usize,
-}
-
-impl Default for Generation {
-    fn default() -> Self {
-        Self {
-            max_new_tokens: 30,
-            min_new_tokens: 0,
-        }
-    }
-}
-
-/// A greedy decode.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Generated {
-    /// BLIP: the start token, the prompt, and the new tokens; PaliGemma: the new tokens (with
-    /// the end token when one was chosen).
-    pub ids: Vec<u32>,
-    /// Prompt and new tokens as text, special tokens left out.
-    pub text: String,
-    /// Each step's logits over the vocabulary, before the end token is masked.
-    pub logits: Vec<Vec<f32>>,
 }
 
 impl Blip {
@@ -137,7 +108,7 @@ impl Blip {
             .text)
     }
 
-    /// Greedy decoding from `pixels` (`[1, 3, H, W]`) after `prompt`, as transformers'
+    /// Decoding from `pixels` (`[1, 3, H, W]`) after `prompt`; greedy as transformers'
     /// `generate(do_sample=False)`: the start token replaces the tokenizer's, the prompt's own
     /// end token is dropped, and decoding stops at the separator token.
     pub fn generate(&self, pixels: &Tensor, prompt: &str, g: Generation) -> Result<Generated> {
@@ -185,17 +156,13 @@ impl Blip {
             )));
         }
         let mut state = self.text.start(memory)?;
+        let mut chooser = Chooser::new(g, self.sep);
         let mut logits = Vec::new();
         let mut next = ids.clone();
         for step in 0..g.max_new_tokens {
             let mut row = self.text.step(&mut state, &next)?.to_vec1::<f32>()?;
             logits.push(row.clone());
-            if step < g.min_new_tokens
-                && let Some(sep) = row.get_mut(self.sep as usize)
-            {
-                *sep = f32::NEG_INFINITY;
-            }
-            let token = argmax(&row);
+            let token = chooser.choose(step, &mut row);
             ids.push(token);
             if token == self.sep {
                 break;
@@ -208,15 +175,4 @@ impl Blip {
             logits,
         })
     }
-}
-
-/// The index of the largest value (the first on ties, as `torch.argmax`).
-pub(crate) fn argmax(values: &[f32]) -> u32 {
-    let mut best = 0;
-    for (i, v) in values.iter().enumerate() {
-        if *v > values[best] {
-            best = i;
-        }
-    }
-    u32::try_from(best).unwrap_or(u32::MAX)
 }

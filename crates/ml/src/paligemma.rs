@@ -18,8 +18,8 @@ use shoebox_core::Pixels;
 
 use self::config::HfPaliGemmaConfig;
 use self::gemma::Gemma;
-use crate::blip::{Generated, Generation, argmax};
 use crate::checkpoint::Checkpoint;
+use crate::generate::{Chooser, Generated, Generation};
 use crate::nn::Linear;
 use crate::preprocess::Preprocessor;
 use crate::siglip::VisionTower;
@@ -139,17 +139,13 @@ impl PaliGemma {
             1,
         )?;
         let mut cache = self.gemma.cache();
+        let mut chooser = Chooser::new(g, self.eos);
         let mut embeds = prefix;
         let (mut ids, mut logits) = (Vec::new(), Vec::new());
         for step in 0..g.max_new_tokens {
             let mut row = self.gemma.forward(&embeds, &mut cache)?.to_vec1::<f32>()?;
             logits.push(row.clone());
-            if step < g.min_new_tokens
-                && let Some(eos) = row.get_mut(self.eos as usize)
-            {
-                *eos = f32::NEG_INFINITY;
-            }
-            let token = argmax(&row);
+            let token = chooser.choose(step, &mut row);
             ids.push(token);
             if token == self.eos {
                 break;

@@ -93,6 +93,7 @@ fn greedy_decodes_and_every_steps_logits_match() -> anyhow::Result<()> {
             let generation = Generation {
                 max_new_tokens: reference.steps,
                 min_new_tokens: reference.steps,
+                ..Generation::default()
             };
             let got = blip.generate(&pixels.get(i)?.unsqueeze(0)?, prompt, generation)?;
             assert_eq!(got.ids, want.ids, "{photo} / {prompt:?}");
@@ -170,6 +171,7 @@ fn answers_and_every_steps_logits_match_the_question_answering_reference() -> an
             let generation = Generation {
                 max_new_tokens: reference.steps,
                 min_new_tokens: reference.steps,
+                ..Generation::default()
             };
             let got = blip.generate_answer(&pixels.get(i)?.unsqueeze(0)?, question, generation)?;
             assert_eq!(got.ids, want.ids, "{photo} / {question:?}");

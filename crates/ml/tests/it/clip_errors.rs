@@ -64,13 +64,13 @@ fn config_that_does_not_fit_the_weights() -> anyhow::Result<()> {
     );
 
     config["vision_config"]["hidden_size"] = 32.into();
-    config["vision_config"]["hidden_act"] = "gelu".into();
+    config["vision_config"]["hidden_act"] = "swish".into();
     fs_err::write(&path, config.to_string())?;
     let err = load(dir.path())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert!(err.contains("gelu"), "{err}");
+    assert!(err.contains("swish"), "{err}");
     Ok(())
 }
 

@@ -65,6 +65,7 @@ fn prompts_pixels_decodes_and_every_steps_logits_match() -> anyhow::Result<()> {
             let generation = Generation {
                 max_new_tokens: reference.steps,
                 min_new_tokens: reference.steps,
+                ..Generation::default()
             };
             let got = model.generate(&pixels.get(i)?.unsqueeze(0)?, prompt, generation)?;
             let logits = tensors
