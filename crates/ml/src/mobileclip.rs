@@ -3,21 +3,22 @@
 //! repositories: `open_clip_config.json`, `open_clip_model.safetensors` and the CLIP
 //! `tokenizer.json`. Loaded through [`crate::Clip`] when a checkpoint has that config.
 //!
-//! The image tower is FastViT MCi ([`fastvit`], our own: reparameterised at load); the text
-//! tower is candle-transformers' OpenCLIP text transformer, which attends without a causal or
-//! padding mask, so every text is padded to the full context with 0 as open_clip does, and
-//! pools at the end-of-text token (the largest id). The FastViT widths and depths are read
+//! The image tower is FastViT MCi ([`fastvit`]: reparameterised at load); the text tower is
+//! OpenCLIP's text transformer ([`text`]), which attends without a causal or padding mask, so
+//! every text is padded to the full context with 0 as open_clip does, and pools at the
+//! end-of-text token (the largest id). The FastViT widths and depths are read
 //! from the weights' shapes, so any MCi size loads.
 
 mod fastvit;
+mod text;
 
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::openclip::text_model::{self, OpenClipTextTransformer};
 
 use self::fastvit::FastVit;
+use self::text::{TextConfig, TextTower};
 use serde::Deserialize;
 
 use crate::checkpoint::Checkpoint;
@@ -78,9 +79,7 @@ struct PreprocessCfg {
 #[derive(Debug, Clone)]
 pub(crate) struct MobileClip {
     vision: FastVit,
-    text: OpenClipTextTransformer,
-    /// `[width, embed]`, applied as `pooled · P`.
-    text_projection: Tensor,
+    text: TextTower,
 }
 
 impl MobileClip {
@@ -91,7 +90,7 @@ impl MobileClip {
 
     /// `ids`: `[B, context]`, padded with 0 → unnormalised features `[B, embed]`.
     pub(crate) fn text(&self, ids: &Tensor) -> candle_core::Result<Tensor> {
-        candle_core::Module::forward(&self.text, ids)?.matmul(&self.text_projection)
+        self.text.forward(ids)
     }
 }
 
@@ -148,27 +147,25 @@ pub(crate) fn load(checkpoint: &Checkpoint, device: &Device) -> Result<Loaded> {
         return Err(mismatch("logit_scale is not a single number".to_owned()));
     };
     let t = &c.model_cfg.text_cfg;
-    let text = text_model::Config {
-        vocab_size: t.vocab_size,
-        embed_dim: t.width,
+    let text = TextConfig {
+        vocab: t.vocab_size,
+        context: t.context_length,
+        width: t.width,
+        heads: t.heads,
+        layers: t.layers,
         #[allow(
             clippy::cast_possible_truncation,
             clippy::cast_sign_loss,
             reason = "a small positive width"
         )]
-        intermediate_size: (t.width as f64 * t.mlp_ratio).round() as usize,
-        max_position_embeddings: t.context_length,
-        pad_with: None,
-        num_hidden_layers: t.layers,
-        num_attention_heads: t.heads,
-        projection_dim: c.model_cfg.embed_dim,
+        hidden: (t.width as f64 * t.mlp_ratio).round() as usize,
+        embed: c.model_cfg.embed_dim,
     };
     let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
     let model = (|| -> candle_core::Result<MobileClip> {
         Ok(MobileClip {
             vision: FastVit::load(&vb.pp(TRUNK), &vision)?,
-            text: OpenClipTextTransformer::new(vb.pp("text"), &text)?,
-            text_projection: vb.get((t.width, c.model_cfg.embed_dim), "text.text_projection")?,
+            text: TextTower::load(&vb.pp("text"), &text)?,
         })
     })()
     .map_err(|e| mismatch(e.to_string()))?;

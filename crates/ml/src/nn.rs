@@ -9,7 +9,7 @@ mod mlp;
 mod patches;
 
 pub(crate) use activation::Activation;
-pub(crate) use attention::attend;
+pub(crate) use attention::{Attention, attend};
 pub(crate) use encoder::{Encoder, EncoderConfig};
 pub(crate) use linear::Linear;
 pub(crate) use mlp::Mlp;

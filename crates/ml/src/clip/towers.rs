@@ -33,7 +33,7 @@ pub(crate) enum Towers {
 
 impl Towers {
     /// Has the matrix products run in `precision`; returns the precision in effect (f32 for
-    /// MobileCLIP, whose towers are candle-transformers').
+    /// MobileCLIP, whose convolutions are candle's).
     pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<Precision> {
         match self {
             Self::Clip { vision, text, .. } => {

@@ -1,6 +1,7 @@
 //! Multi-head self-attention with the query, key and value projections fused into one matrix
-//! product (names as in Hugging Face's CLIP and SigLIP, `self_attn.{q,k,v,out}_proj`, or
-//! already fused as in BLIP's vision tower, `self_attn.{qkv,projection}`).
+//! product (names as in Hugging Face's CLIP and SigLIP, `self_attn.{q,k,v,out}_proj`; already
+//! fused as in BLIP's vision tower, `self_attn.{qkv,projection}`, or PyTorch's
+//! `nn.MultiheadAttention`, `attn.{in_proj_weight,in_proj_bias,out_proj}`).
 
 use candle_core::{DType, Device, IndexOp, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -25,7 +26,14 @@ impl Attention {
 
     pub(crate) fn load(vb: &VarBuilder, hidden: usize, heads: usize) -> Result<Self> {
         let proj = |name: &str| Linear::load(&vb.pp(name), hidden, hidden, true);
-        let (qkv, out) = if vb.contains_tensor("qkv.weight") {
+        let (qkv, out) = if vb.contains_tensor("in_proj_weight") {
+            // PyTorch's nn.MultiheadAttention (OpenCLIP): one packed input projection.
+            let qkv = Linear::from_parts(
+                vb.get((3 * hidden, hidden), "in_proj_weight")?,
+                Some(vb.get(3 * hidden, "in_proj_bias")?),
+            )?;
+            (qkv, proj("out_proj")?)
+        } else if vb.contains_tensor("qkv.weight") {
             (
                 Linear::load(&vb.pp("qkv"), hidden, 3 * hidden, true)?,
                 proj("projection")?,
