@@ -212,7 +212,30 @@ fn index_captions_photos_and_search_finds_them_by_their_caption() -> anyhow::Res
         anyhow::ensure!(out.status.success(), "{}", crate::support::stderr(&out));
         Ok(String::from_utf8(out.stdout)?)
     };
-    let out = run(&["index", path_arg(&sb.photos())?])?;
+    // Outside the captioning hours nothing is captioned; the photos wait.
+    let hour = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs()
+        / 3600
+        % 24;
+    let later = format!("{}-{}", (hour + 2) % 24, (hour + 3) % 24);
+    let clip = clip_tiny();
+    let out = sb
+        .command(&[
+            "index",
+            path_arg(&sb.photos())?,
+            "--model-dir",
+            path_arg(&clip)?,
+        ])
+        .env("SHOEBOX__MODELS__DIR", &fixtures)
+        .env("SHOEBOX__MODELS__CAPTIONER", "blip-tiny")
+        .env("SHOEBOX__CAPTIONS__UTC_HOURS", &later)
+        .output()?;
+    let text = String::from_utf8(out.stdout)?;
+    assert!(text.contains("0 captions written"), "{text}");
+    assert!(text.contains("3 photos wait for captions"), "{text}");
+
+    let out = run(&["index"])?;
     assert!(out.contains("3 captions written"), "{out}");
     let out = run(&["index"])?;
     assert!(out.contains("0 captions written"), "captioned once: {out}");

@@ -23,6 +23,47 @@ pub struct CaptionSettings {
     pub limit: u32,
     /// Text each caption continues; empty for none.
     pub prompt: String,
+    /// Hours of the day (UTC) when captioning runs, `"START-END"` (end excluded; `"22-6"`
+    /// wraps past midnight); empty for any time.
+    pub utc_hours: String,
+}
+
+impl CaptionSettings {
+    /// The `utc_hours` window as (start, end) hours; `None` for any time.
+    pub(crate) fn window(&self) -> std::result::Result<Option<(u8, u8)>, String> {
+        let spec = self.utc_hours.trim();
+        if spec.is_empty() {
+            return Ok(None);
+        }
+        let bad = || format!("captions.utc_hours: {spec:?} is not like \"1-6\" (hours 0-24)");
+        let (start, end) = spec.split_once('-').ok_or_else(bad)?;
+        let hour = |h: &str| {
+            h.trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|h| *h <= 24)
+                .ok_or_else(bad)
+        };
+        Ok(Some((hour(start)? % 24, hour(end)? % 24)))
+    }
+}
+
+/// The hour of the day now, UTC.
+fn utc_hour() -> u8 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    u8::try_from(secs / 3600 % 24).unwrap_or(0)
+}
+
+/// Whether `hour` (0-23) falls in `[start, end)`, wrapping past midnight; a window whose start
+/// is its end is the whole day.
+fn in_window((start, end): (u8, u8), hour: u8) -> bool {
+    match start.cmp(&end) {
+        std::cmp::Ordering::Less => (start..end).contains(&hour),
+        std::cmp::Ordering::Greater => hour >= start || hour < end,
+        std::cmp::Ordering::Equal => true,
+    }
 }
 
 /// What [`Engine::caption_library`] did.
@@ -34,6 +75,8 @@ pub struct CaptionSummary {
     pub failed: Vec<(PhotoId, String)>,
     /// Configured languages the captioner does not write.
     pub unsupported_languages: Vec<String>,
+    /// Photos left for a later run because the hour is outside `captions.utc_hours`.
+    pub deferred: usize,
     /// Mean seconds per caption (0 when none was written).
     pub mean_seconds: f64,
 }
@@ -55,6 +98,9 @@ impl Engine {
         } else {
             settings.limit
         };
+        let window = settings
+            .window()
+            .map_err(|e| crate::Error::Settings(Box::new(figment::Error::from(e))))?;
         let roots = self.store().roots().await?;
         let mut summary = CaptionSummary::default();
         let mut seconds = 0.0;
@@ -69,6 +115,12 @@ impl Engine {
                 .await?;
             progress(0, pending.len());
             for (n, p) in pending.iter().enumerate() {
+                if let Some(window) = window
+                    && !in_window(window, utc_hour())
+                {
+                    summary.deferred += pending.len() - n;
+                    break;
+                }
                 let started = Instant::now();
                 let Some(root) = roots.iter().find(|r| r.id == p.root) else {
                     continue;
@@ -116,5 +168,33 @@ impl Engine {
             });
         }
         Ok(by_photo)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(hours: &str) -> CaptionSettings {
+        CaptionSettings {
+            enabled: true,
+            languages: vec!["en".to_owned()],
+            limit: 0,
+            prompt: String::new(),
+            utc_hours: hours.to_owned(),
+        }
+    }
+
+    #[test]
+    fn hour_windows_parse_and_wrap_past_midnight() {
+        assert_eq!(settings("").window(), Ok(None));
+        assert_eq!(settings(" 1-6 ").window(), Ok(Some((1, 6))));
+        assert_eq!(settings("22-24").window(), Ok(Some((22, 0))));
+        for bad in ["6", "a-b", "1-25", "-3"] {
+            assert!(settings(bad).window().is_err(), "{bad}");
+        }
+        assert!(in_window((1, 6), 1) && in_window((1, 6), 5) && !in_window((1, 6), 6));
+        assert!(in_window((22, 6), 23) && in_window((22, 6), 0) && !in_window((22, 6), 12));
+        assert!(in_window((3, 3), 17));
     }
 }

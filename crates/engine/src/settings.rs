@@ -142,6 +142,7 @@ impl Settings {
                 shoebox_text::SUPPORTED_LANGUAGES.join(", ")
             )));
         }
+        self.captions.window().map_err(|e| invalid(&e))?;
         if self.models.batch_size == 0 {
             return Err(invalid("models.batch_size must be positive"));
         }

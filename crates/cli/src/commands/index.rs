@@ -96,6 +96,12 @@ pub(crate) async fn run(
         for (photo, reason) in c.failed.iter().take(5) {
             lines.push(format!("  photo {photo} not captioned: {reason}"));
         }
+        if c.deferred > 0 {
+            lines.push(format!(
+                "  {} photos wait for captions until the hours in captions.utc_hours",
+                c.deferred
+            ));
+        }
         if !c.unsupported_languages.is_empty() {
             lines.push(format!(
                 "  the captioner writes no {}",
