@@ -11,6 +11,7 @@
 use candle_core::{D, DType, Module, ModuleT, Result, Tensor};
 use candle_nn::{BatchNorm, Conv2d, Conv2dConfig, VarBuilder};
 
+use crate::kernels::grouped_conv::conv2d;
 use crate::nn::{Linear, attend};
 
 /// Attention head width in the last stage (timm's default).
@@ -183,7 +184,7 @@ impl Stage {
             x = proj.forward(&large.forward(&x)?)?;
         }
         if let Some(pos) = &self.pos_emb {
-            x = (&x + pos.forward(&x)?)?;
+            x = (&x + conv2d(pos, &x)?)?;
         }
         for block in &self.blocks {
             x = block.forward(&x)?;
@@ -220,7 +221,7 @@ impl Block {
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let x = match &self.mixer {
-            Mixer::Conv(conv) => conv.forward(x)?,
+            Mixer::Conv(conv) => conv2d(conv, x)?,
             Mixer::Attention(attention) => (x + attention.forward(x)?)?,
         };
         &x + self.mlp.forward(&x)?.broadcast_mul(&self.gamma)?
@@ -284,14 +285,14 @@ impl ConvMlp {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self.fc1.forward(&self.conv.forward(x)?)?.gelu_erf()?;
+        let x = self.fc1.forward(&conv2d(&self.conv, x)?)?.gelu_erf()?;
         self.fc2.forward(&x)
     }
 }
 
 impl Conv {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut x = self.conv.forward(x)?;
+        let mut x = conv2d(&self.conv, x)?;
         if let Some(se) = &self.se {
             x = se.forward(&x)?;
         }
