@@ -12,7 +12,7 @@ use candle_core::{D, DType, Module, ModuleT, Result, Tensor};
 use candle_nn::{BatchNorm, Conv2d, Conv2dConfig, VarBuilder};
 
 use crate::kernels::grouped_conv::conv2d;
-use crate::nn::{Linear, attend};
+use crate::nn::{Activation, Linear, attend};
 
 /// Attention head width in the last stage (timm's default).
 const HEAD_DIM: usize = 32;
@@ -88,10 +88,12 @@ struct Attention {
 }
 
 #[derive(Debug, Clone)]
+/// A depthwise 7×7 convolution, then the 1×1 expansion and projection as linear layers over
+/// the positions (the packed matrix product, GELU fused), not as convolutions.
 struct ConvMlp {
     conv: Conv2d,
-    fc1: Conv2d,
-    fc2: Conv2d,
+    fc1: Linear,
+    fc2: Linear,
 }
 
 impl FastVit {
@@ -276,17 +278,31 @@ impl Attention {
 impl ConvMlp {
     fn load(vb: &VarBuilder, dim: usize, ratio: usize) -> Result<Self> {
         let hidden = dim * ratio;
-        let one = Conv2dConfig::default();
+        let pointwise = |name: &str, cin: usize, cout: usize| -> Result<Linear> {
+            let vb = vb.pp(name);
+            Linear::from_parts(
+                vb.get((cout, cin, 1, 1), "weight")?.reshape((cout, cin))?,
+                Some(vb.get(cout, "bias")?),
+            )
+        };
         Ok(Self {
             conv: conv_bn(&vb.pp("conv"), dim, dim, 7, 1, dim)?,
-            fc1: candle_nn::conv2d(dim, hidden, 1, one, vb.pp("fc1"))?,
-            fc2: candle_nn::conv2d(hidden, dim, 1, one, vb.pp("fc2"))?,
+            fc1: pointwise("fc1", dim, hidden)?,
+            fc2: pointwise("fc2", hidden, dim)?,
         })
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self.fc1.forward(&conv2d(&self.conv, x)?)?.gelu_erf()?;
-        self.fc2.forward(&x)
+        let (b, c, h, w) = x.dims4()?;
+        let tokens = conv2d(&self.conv, x)?
+            .flatten_from(2)?
+            .transpose(1, 2)?
+            .contiguous()?;
+        let hidden = self.fc1.forward_activated(&tokens, Activation::Gelu)?;
+        self.fc2
+            .forward(&hidden)?
+            .transpose(1, 2)?
+            .reshape((b, c, h, w))
     }
 }
 
