@@ -294,3 +294,52 @@ fn ask_over_a_search_answers_each_hit_then_sums_up() -> anyhow::Result<()> {
     assert!(lines[3].starts_with("3 answered, 0 failed"), "{out}");
     Ok(())
 }
+
+#[test]
+fn index_tags_photos_once_and_tags_filter_searches() -> anyhow::Result<()> {
+    let sb = Sandbox::new()?;
+    for name in ["cat", "coffee", "flower", "rocket", "pagoda"] {
+        shoebox_testkit::put(
+            &sb.photos(),
+            &format!("{name}.jpg"),
+            &shoebox_testkit::fixture(&format!("{name}.jpg"))?,
+        )?;
+    }
+    let vocabulary = sb.data().with_file_name("vocabulary.txt");
+    fs_err::write(&vocabulary, "# three labels\nanimal\nbuilding\nfood\n")?;
+    // Every photo gets exactly its most likely label.
+    let run = |args: &[&str]| -> anyhow::Result<String> {
+        let clip = clip_tiny();
+        let mut all = args.to_vec();
+        all.extend(["--model-dir", path_arg(&clip)?]);
+        let out = sb
+            .command(&all)
+            .env("SHOEBOX__SEARCH__MIN_SIMILARITY", "-1")
+            .env("SHOEBOX__TAGS__VOCABULARY", &vocabulary)
+            .env("SHOEBOX__TAGS__THRESHOLD", "0")
+            .env("SHOEBOX__TAGS__MAX_PER_PHOTO", "1")
+            .output()?;
+        anyhow::ensure!(out.status.success(), "{}", crate::support::stderr(&out));
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let out = run(&["index", path_arg(&sb.photos())?])?;
+    assert!(out.contains("5 photos tagged (5 tags)"), "{out}");
+    let out = run(&["index"])?;
+    assert!(out.contains("0 photos tagged"), "scored once: {out}");
+
+    let mut seen = HashSet::new();
+    for label in ["animal", "building", "food"] {
+        let page: serde_json::Value =
+            serde_json::from_str(&run(&["search", "", "--tag", label, "--json"])?)?;
+        for hit in page["hits"].as_array().into_iter().flatten() {
+            let path = hit["path"].as_str().unwrap_or_default().to_owned();
+            assert!(seen.insert(path.clone()), "{path} has two tags");
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        5,
+        "every photo has one of the three tags: {seen:?}"
+    );
+    Ok(())
+}

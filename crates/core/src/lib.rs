@@ -25,5 +25,6 @@ pub use photo::{FileStamp, KnownPhoto, Photo, PhotoStatus, PhotoWrite, ScanOutco
 pub use query::{MAX_QUERY_BYTES, ParsedQuery, QueryTerm};
 pub use root::Root;
 pub use store::{
-    FailureReport, LibraryStatus, MetadataStore, PendingPhoto, StoredCaption, StoredEmbedding,
+    FailureReport, LibraryStatus, MetadataStore, PendingPhoto, PhotoTag, StoredCaption,
+    StoredEmbedding, ZeroShotTags,
 };

@@ -75,6 +75,27 @@ pub struct StoredCaption {
     pub text: String,
 }
 
+/// A photo's zero-shot tags: the content they were scored from, and each tag over the threshold
+/// with its probability.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZeroShotTags {
+    /// The photo.
+    pub photo: PhotoId,
+    /// The content its embedding was made from.
+    pub hash: ContentHash,
+    /// Tag and probability, best first (may be empty: nothing passed the threshold).
+    pub tags: Vec<(String, f32)>,
+}
+
+/// A tag on a usable photo (any source), as the text index needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhotoTag {
+    /// The photo.
+    pub photo: PhotoId,
+    /// The tag.
+    pub tag: String,
+}
+
 /// Durable storage of roots and photo records.
 ///
 /// Implemented by `shoebox-store` (SQLite today, PostgreSQL later); every method is one
@@ -146,6 +167,27 @@ pub trait MetadataStore: Send + Sync {
 
     /// The current captions (any model) of every usable photo.
     fn live_captions(&self) -> impl Future<Output = Result<Vec<StoredCaption>>> + Send;
+
+    /// Up to `limit` current embeddings of `model_id` whose photo's content has not been
+    /// scored by `tagger` (a model and vocabulary), by photo id.
+    fn pending_tagging(
+        &self,
+        model_id: &str,
+        tagger: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<StoredEmbedding>>> + Send;
+
+    /// Replaces the zero-shot tags of each photo and records that `tagger` scored its
+    /// content, in one transaction.
+    fn put_zero_shot_tags(
+        &self,
+        tagger: &str,
+        model_id: &str,
+        scored: Vec<ZeroShotTags>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The tags of every usable photo (zero-shot ones only while scored from its content).
+    fn live_tags(&self) -> impl Future<Output = Result<Vec<PhotoTag>>> + Send;
 
     /// Every usable photo.
     fn live_photos(&self) -> impl Future<Output = Result<Vec<Photo>>> + Send;

@@ -188,17 +188,19 @@ impl Engine {
         }
         text.clear().map_err(Error::Text)?;
         let mut captions = self.captions_by_photo().await?;
+        let mut tags = self.tags_by_photo().await?;
         for photo in self.store().live_photos().await? {
             let captions = captions.remove(&photo.id).unwrap_or_default();
-            text.upsert(&text_doc(&photo, captions))
+            let tags = tags.remove(&photo.id).unwrap_or_default();
+            text.upsert(&text_doc(&photo, captions, tags))
                 .map_err(Error::Text)?;
         }
         text.commit(&current).map_err(Error::Text)
     }
 }
 
-/// What the text index knows about a photo. Tags join when their pipeline stage stores them.
-fn text_doc(photo: &Photo, captions: Vec<Caption>) -> TextDoc {
+/// What the text index knows about a photo.
+fn text_doc(photo: &Photo, captions: Vec<Caption>, tags: Vec<String>) -> TextDoc {
     let meta = photo.metadata.as_ref();
     let camera = meta.map(|m| {
         [m.camera_make.as_deref(), m.camera_model.as_deref()]
@@ -212,7 +214,7 @@ fn text_doc(photo: &Photo, captions: Vec<Caption>) -> TextDoc {
         root: photo.root.0,
         rel_path: photo.rel_path.clone(),
         captions,
-        tags: Vec::new(),
+        tags,
         camera: camera.filter(|c| !c.is_empty()),
         lens: meta.and_then(|m| m.lens.clone()),
         taken: meta

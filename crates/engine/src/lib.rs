@@ -14,6 +14,7 @@ mod paths;
 mod queries;
 mod search;
 mod settings;
+mod tags;
 
 pub use answers::{AnswerSummary, PhotoAnswer};
 pub use captions::{CaptionSettings, CaptionSummary};
@@ -33,3 +34,4 @@ pub use shoebox_indexer::{
     IndexerSettings, ScanProgress, ScanSummary, ThumbnailSettings, thumbnail_path,
 };
 pub use shoebox_ml::{DownloadProgress, Family, Prediction};
+pub use tags::{TagSettings, TagSummary};

@@ -11,6 +11,7 @@ use shoebox_indexer::{IndexerSettings, ThumbnailSettings};
 use crate::captions::CaptionSettings;
 use crate::paths::{DataDir, xdg_dir};
 use crate::search::SearchSettings;
+use crate::tags::TagSettings;
 use crate::{Error, Result};
 
 /// The defaults, every key commented.
@@ -32,6 +33,8 @@ pub struct Settings {
     pub search: SearchSettings,
     /// Which photos get captions, in which languages.
     pub captions: CaptionSettings,
+    /// Zero-shot tagging.
+    pub tags: TagSettings,
 }
 
 /// The `[models]` section.
@@ -143,6 +146,11 @@ impl Settings {
             )));
         }
         self.captions.window().map_err(|e| invalid(&e))?;
+        if !(0.0..=1.0).contains(&self.tags.threshold) || self.tags.max_per_photo == 0 {
+            return Err(invalid(
+                "tags.threshold must be in [0, 1] and tags.max_per_photo positive",
+            ));
+        }
         if self.models.batch_size == 0 {
             return Err(invalid("models.batch_size must be positive"));
         }

@@ -6,6 +6,7 @@ mod embeddings;
 mod photos;
 mod roots;
 mod status;
+mod tags;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -13,8 +14,8 @@ use std::time::Duration;
 
 use shoebox_core as core;
 use shoebox_core::{
-    KnownPhoto, LibraryStatus, MetadataStore, PendingPhoto, Photo, PhotoId, PhotoWrite, Root,
-    RootId, ScanProblem, StoredCaption, StoredEmbedding,
+    KnownPhoto, LibraryStatus, MetadataStore, PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite,
+    Root, RootId, ScanProblem, StoredCaption, StoredEmbedding, ZeroShotTags,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -136,6 +137,28 @@ impl MetadataStore for SqliteStore {
 
     async fn live_captions(&self) -> core::Result<Vec<StoredCaption>> {
         Ok(captions::live(&self.pool).await?)
+    }
+
+    async fn pending_tagging(
+        &self,
+        model_id: &str,
+        tagger: &str,
+        limit: u32,
+    ) -> core::Result<Vec<StoredEmbedding>> {
+        Ok(tags::pending(&self.pool, model_id, tagger, limit).await?)
+    }
+
+    async fn put_zero_shot_tags(
+        &self,
+        tagger: &str,
+        model_id: &str,
+        scored: Vec<ZeroShotTags>,
+    ) -> core::Result<()> {
+        Ok(tags::put(&self.pool, tagger, model_id, scored).await?)
+    }
+
+    async fn live_tags(&self) -> core::Result<Vec<PhotoTag>> {
+        Ok(tags::live(&self.pool).await?)
     }
 
     async fn live_photos(&self) -> core::Result<Vec<Photo>> {

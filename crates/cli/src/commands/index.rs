@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
-use shoebox_engine::{CaptionSummary, EmbedSummary, Engine, Error, ScanSummary};
+use shoebox_engine::{CaptionSummary, EmbedSummary, Engine, Error, ScanSummary, TagSummary};
 
 use crate::output;
 use crate::progress::{Bar, photos_bar};
@@ -17,6 +17,8 @@ struct Report {
     embedded: Option<usize>,
     /// Photos that could not be embedded.
     embed_failed: usize,
+    /// Photos scored for zero-shot tags in this run; absent when tagging is off.
+    tagged: Option<usize>,
     /// Captions written in this run; absent when captioning is off or no captioner is
     /// installed.
     captioned: Option<usize>,
@@ -52,8 +54,9 @@ pub(crate) async fn run(
     if json {
         return output::json(&Report {
             summary,
-            embed_failed: embedded.as_ref().map_or(0, |e| e.failed.len()),
-            embedded: embedded.map(|e| e.embedded),
+            embed_failed: embedded.as_ref().map_or(0, |(e, _)| e.failed.len()),
+            tagged: embedded.as_ref().and_then(|(_, t)| t.map(|t| t.scored)),
+            embedded: embedded.map(|(e, _)| e.embedded),
             captioned: captioned.map(|c| c.captioned),
             seconds,
         });
@@ -82,10 +85,13 @@ pub(crate) async fn run(
             summary.failed, summary.problems
         ));
     }
-    if let Some(e) = embedded {
+    if let Some((e, tagged)) = embedded {
         lines.push(format!("  {} photos embedded for search", e.embedded));
         for (photo, reason) in e.failed.iter().take(5) {
             lines.push(format!("  photo {photo} not embedded: {reason}"));
+        }
+        if let Some(t) = tagged {
+            lines.push(format!("  {} photos tagged ({} tags)", t.scored, t.tags));
         }
     }
     if let Some(c) = captioned {
@@ -137,12 +143,12 @@ async fn caption_new(
     Ok((Some(summary?), None))
 }
 
-/// Embeds what the scan found new; without an installed model, a hint instead.
+/// Embeds what the scan found new and tags it; without an installed model, a hint instead.
 async fn embed_new(
     engine: &Engine,
     model_dir: Option<&Path>,
     json: bool,
-) -> anyhow::Result<(Option<EmbedSummary>, Option<String>)> {
+) -> anyhow::Result<(Option<(EmbedSummary, Option<TagSummary>)>, Option<String>)> {
     let clip = match engine.clip(model_dir) {
         Ok(clip) => clip,
         Err(e @ Error::ModelMissing { .. }) => {
@@ -159,5 +165,13 @@ async fn embed_new(
         })
         .await;
     bar.finish_and_clear();
-    Ok((Some(summary?), None))
+    let summary = summary?;
+    // The text index is opened again by tagging.
+    drop(indices);
+    let tagged = if engine.settings().tags.enabled {
+        Some(engine.tag_library(&clip).await?)
+    } else {
+        None
+    };
+    Ok((Some((summary, tagged)), None))
 }

@@ -16,8 +16,9 @@ pub(crate) struct PendingRow {
     content_hash: Vec<u8>,
 }
 
+/// A stored embedding as read.
 #[derive(sqlx::FromRow)]
-struct EmbeddingRow {
+pub(crate) struct EmbeddingRow {
     photo_id: i64,
     content_hash: Vec<u8>,
     dim: i64,
@@ -101,28 +102,30 @@ pub(crate) async fn live(pool: &SqlitePool, model_id: &str) -> Result<Vec<Stored
     .fetch_all(pool)
     .await
     .context("loading embeddings")?;
-    rows.into_iter()
-        .map(|r| {
-            if usize::try_from(r.dim).ok().map(|d| d * 4) != Some(r.vector.len()) {
-                return Err(Error::Corrupt(format!(
-                    "embedding of photo {} has {} bytes for {} dimensions",
-                    r.photo_id,
-                    r.vector.len(),
-                    r.dim
-                )));
-            }
-            let vector = r
-                .vector
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect();
-            Ok(StoredEmbedding {
-                photo: PhotoId(r.photo_id),
-                hash: hash(&r.content_hash)?,
-                vector,
-            })
+    rows.into_iter().map(EmbeddingRow::into_embedding).collect()
+}
+
+impl EmbeddingRow {
+    pub(crate) fn into_embedding(self) -> Result<StoredEmbedding> {
+        if usize::try_from(self.dim).ok().map(|d| d * 4) != Some(self.vector.len()) {
+            return Err(Error::Corrupt(format!(
+                "embedding of photo {} has {} bytes for {} dimensions",
+                self.photo_id,
+                self.vector.len(),
+                self.dim
+            )));
+        }
+        let vector = self
+            .vector
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        Ok(StoredEmbedding {
+            photo: PhotoId(self.photo_id),
+            hash: hash(&self.content_hash)?,
+            vector,
         })
-        .collect()
+    }
 }
 
 pub(crate) async fn generation(pool: &SqlitePool, name: &str) -> Result<i64> {

@@ -7,3 +7,4 @@ mod photos;
 mod roots;
 mod status;
 mod support;
+mod tags;

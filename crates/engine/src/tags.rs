@@ -1,0 +1,143 @@
+//! Zero-shot tags: each photo's CLIP embedding scored against a vocabulary with prompt
+//! ensembles; the labels over the threshold are stored as `zero_shot` tags and reach the text
+//! index (tag text and facet), so `--tag` filters and words find them.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use shoebox_core::{Embedding, MetadataStore, PhotoId, ZeroShotTags};
+use shoebox_ml::{Clip, ZeroShot};
+
+use crate::{Engine, Error, Result};
+
+/// The built-in vocabulary.
+const VOCABULARY: &str = include_str!("../../../config/tags/default.txt");
+
+/// A short ensemble: tagging scores every photo against every label, so the label embeddings
+/// are made once per run and a few templates keep that quick.
+const TEMPLATES: [&str; 5] = [
+    "a photo of a {}.",
+    "a photo of the {}.",
+    "a blurry photo of a {}.",
+    "a close-up photo of a {}.",
+    "a good photo of a {}.",
+];
+
+/// Photos scored per store transaction.
+const CHUNK: usize = 500;
+
+/// The `[tags]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagSettings {
+    /// Whether `shoebox index` tags photos.
+    pub enabled: bool,
+    /// A vocabulary file (one label per line, `#` comments); empty for the built-in one.
+    pub vocabulary: PathBuf,
+    /// A label becomes a tag when its probability (softmax over the vocabulary) reaches this.
+    pub threshold: f32,
+    /// Tags per photo at most, the most likely first.
+    pub max_per_photo: usize,
+}
+
+/// What [`Engine::tag_library`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TagSummary {
+    /// Photos scored.
+    pub scored: usize,
+    /// Tags written.
+    pub tags: usize,
+}
+
+impl Engine {
+    /// Scores every photo whose current embedding by `clip` has not been scored against the
+    /// configured vocabulary, stores its tags, and brings the text index in step (it must not
+    /// be open elsewhere in this process).
+    pub async fn tag_library(&self, clip: &Clip) -> Result<TagSummary> {
+        let settings = &self.settings().tags;
+        let labels = self.vocabulary()?;
+        let tagger = format!("{}#{:016x}", clip.model_id(), fingerprint(&labels));
+        let pending = self
+            .store()
+            .pending_tagging(clip.model_id(), &tagger, u32::MAX)
+            .await?;
+        let mut summary = TagSummary::default();
+        if !pending.is_empty() {
+            let zero_shot = ZeroShot::new(clip, &labels, &TEMPLATES)?;
+            for chunk in pending.chunks(CHUNK) {
+                let mut scored = Vec::with_capacity(chunk.len());
+                for e in chunk {
+                    let embedding = Embedding {
+                        model_id: clip.model_id().to_owned(),
+                        vector: e.vector.clone(),
+                    };
+                    let tags: Vec<(String, f32)> = zero_shot
+                        .classify(&embedding)?
+                        .into_iter()
+                        .filter(|p| p.probability >= settings.threshold)
+                        .take(settings.max_per_photo)
+                        .map(|p| (p.label, p.probability))
+                        .collect();
+                    summary.tags += tags.len();
+                    scored.push(ZeroShotTags {
+                        photo: e.photo,
+                        hash: e.hash,
+                        tags,
+                    });
+                }
+                summary.scored += scored.len();
+                self.store()
+                    .put_zero_shot_tags(&tagger, clip.model_id(), scored)
+                    .await?;
+            }
+        }
+        let mut text = self.open_text()?;
+        self.sync_text(&mut text).await?;
+        Ok(summary)
+    }
+
+    /// The configured vocabulary's labels.
+    fn vocabulary(&self) -> Result<Vec<String>> {
+        let path = &self.settings().tags.vocabulary;
+        let text = if path.as_os_str().is_empty() {
+            VOCABULARY.to_owned()
+        } else {
+            fs_err::read_to_string(path).map_err(|e| Error::BadPath {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?
+        };
+        let labels: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+        if labels.is_empty() {
+            return Err(Error::BadPath {
+                path: path.clone(),
+                reason: "the tag vocabulary has no labels".to_owned(),
+            });
+        }
+        Ok(labels)
+    }
+
+    /// The stored tags of every usable photo, by photo, for the text index.
+    pub(crate) async fn tags_by_photo(&self) -> Result<HashMap<PhotoId, Vec<String>>> {
+        let mut by_photo: HashMap<PhotoId, Vec<String>> = HashMap::new();
+        for t in self.store().live_tags().await? {
+            by_photo.entry(t.photo).or_default().push(t.tag);
+        }
+        Ok(by_photo)
+    }
+}
+
+/// Identifies a vocabulary (and the templates): a change re-tags every photo.
+fn fingerprint(labels: &[String]) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    labels.hash(&mut hasher);
+    TEMPLATES.hash(&mut hasher);
+    hasher.finish()
+}
