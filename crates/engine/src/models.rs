@@ -3,8 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use shoebox_core::Captioner;
-use shoebox_core::{Embedding, ImageEmbedder};
+use shoebox_core::{Captioner, Embedding, ImageEmbedder, Pixels};
 use shoebox_indexer::load_pixels;
 use shoebox_ml::{Clip, ImageToText, Prediction, ZeroShot, imagenet_templates};
 
@@ -51,11 +50,7 @@ impl Engine {
         lang: &str,
     ) -> Result<String> {
         self.check_question(model, question, lang)?;
-        let image =
-            load_pixels(path, &self.settings().indexer).map_err(|reason| Error::BadPath {
-                path: path.to_owned(),
-                reason,
-            })?;
+        let image = self.load_file(path)?;
         Ok(model.answer(&image, question, lang)?)
     }
 
@@ -89,12 +84,16 @@ impl Engine {
         lang: &str,
         prompt: &str,
     ) -> Result<String> {
-        let image =
-            load_pixels(path, &self.settings().indexer).map_err(|reason| Error::BadPath {
-                path: path.to_owned(),
-                reason,
-            })?;
+        let image = self.load_file(path)?;
         Ok(model.caption(&image, lang, prompt)?)
+    }
+
+    /// A photo file decoded upright, with the indexer's checks and limits.
+    pub(crate) fn load_file(&self, path: &Path) -> Result<Pixels> {
+        load_pixels(path, &self.settings().indexer).map_err(|reason| Error::BadPath {
+            path: path.to_owned(),
+            reason,
+        })
     }
 
     /// `model_dir`, or the folder `name` under the models folder (which must exist), and the
@@ -126,12 +125,7 @@ impl Engine {
         for batch in paths.chunks(self.settings().models.batch_size) {
             let images = batch
                 .iter()
-                .map(|path| {
-                    load_pixels(path, &self.settings().indexer).map_err(|reason| Error::BadPath {
-                        path: path.clone(),
-                        reason,
-                    })
-                })
+                .map(|path| self.load_file(path))
                 .collect::<Result<Vec<_>>>()?;
             embeddings.extend(clip.embed_images(&images)?);
         }

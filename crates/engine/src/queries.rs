@@ -51,12 +51,7 @@ impl Engine {
                 similar(indices, settings, request, vector, Some(id))
             }
             SimilarTo::File(path) => {
-                let pixels = shoebox_indexer::load_pixels(path, &self.settings().indexer).map_err(
-                    |reason| Error::BadPath {
-                        path: path.to_owned(),
-                        reason,
-                    },
-                )?;
+                let pixels = self.load_file(path)?;
                 let embedding =
                     clip.embed_images(&[pixels])?
                         .pop()
