@@ -4,7 +4,8 @@
 use serde::Deserialize;
 
 use crate::Result;
-use crate::nn::{Activation, EncoderConfig};
+use crate::clip::encoder_config;
+use crate::nn::EncoderConfig;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct HfBlipConfig {
@@ -78,13 +79,13 @@ impl Default for VisionConfig {
 
 impl VisionConfig {
     pub(crate) fn encoder(&self) -> Result<EncoderConfig> {
-        Ok(EncoderConfig {
-            hidden: self.hidden_size,
-            intermediate: self.intermediate_size,
-            layers: self.num_hidden_layers,
-            heads: self.num_attention_heads,
-            eps: self.layer_norm_eps,
-            activation: Activation::parse(&self.hidden_act)?,
-        })
+        encoder_config(
+            self.hidden_size,
+            self.intermediate_size,
+            self.num_hidden_layers,
+            self.num_attention_heads,
+            self.layer_norm_eps,
+            &self.hidden_act,
+        )
     }
 }

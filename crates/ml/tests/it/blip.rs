@@ -8,7 +8,7 @@ use candle_core::{DType, Device, Tensor};
 use serde::Deserialize;
 use shoebox_ml::{Blip, Error, Generation};
 
-use crate::{blip_tiny, blip_vqa_tiny, clip_tiny};
+use crate::{blip_tiny, blip_vqa_tiny, clip_tiny, max_abs_diff, photo, rgb};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -42,22 +42,15 @@ fn tensor(tensors: &HashMap<String, Tensor>, name: &str) -> anyhow::Result<Tenso
         .to_dtype(DType::F32)?)
 }
 
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> anyhow::Result<f32> {
-    Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?)
-}
-
 #[test]
 fn preprocessing_and_image_tower_match() -> anyhow::Result<()> {
     let (blip, reference, tensors) = fixture()?;
     let pixels = tensor(&tensors, "pixel_values")?;
     for (i, name) in reference.pixel_photos.iter().enumerate() {
         let stem = name.trim_end_matches(".jpg");
-        let decoded = image::open(clip_tiny().join(format!("decoded-{stem}.png")))?.into_rgb8();
-        let decoded = shoebox_core::Pixels {
-            width: decoded.width(),
-            height: decoded.height(),
-            rgb: decoded.into_raw(),
-        };
+        let decoded = rgb(image::open(
+            clip_tiny().join(format!("decoded-{stem}.png")),
+        )?);
         let ours = blip.pixel_tensor(&decoded)?;
         assert_eq!(ours.dims(), &[3, 384, 384]);
         let diff = max_abs_diff(&ours, &pixels.get(i)?)?;
@@ -116,12 +109,7 @@ fn greedy_decodes_and_every_steps_logits_match() -> anyhow::Result<()> {
 #[test]
 fn captions_a_jpeg_and_refuses_a_prompt_longer_than_the_decoder() -> anyhow::Result<()> {
     let (blip, _, _) = fixture()?;
-    let photo = image::load_from_memory(&shoebox_testkit::fixture("cat.jpg")?)?.into_rgb8();
-    let photo = shoebox_core::Pixels {
-        width: photo.width(),
-        height: photo.height(),
-        rgb: photo.into_raw(),
-    };
+    let photo = photo("cat.jpg")?;
     let caption = blip.caption(&photo, "a picture of")?;
     assert!(caption.starts_with("a picture of "), "{caption}");
     let long = "cat ".repeat(200);
@@ -193,12 +181,7 @@ fn answers_and_every_steps_logits_match_the_question_answering_reference() -> an
 #[test]
 fn empty_long_and_misdirected_questions() -> anyhow::Result<()> {
     let vqa = Blip::load(&blip_vqa_tiny(), "blip-vqa-tiny", &Device::Cpu)?;
-    let photo = image::load_from_memory(&shoebox_testkit::fixture("cat.jpg")?)?.into_rgb8();
-    let photo = shoebox_core::Pixels {
-        width: photo.width(),
-        height: photo.height(),
-        rgb: photo.into_raw(),
-    };
+    let photo = photo("cat.jpg")?;
     for empty in ["", "  \n "] {
         let err = vqa.answer(&photo, empty).err();
         assert!(matches!(err, Some(Error::Question(_))), "{err:?}");

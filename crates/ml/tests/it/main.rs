@@ -44,3 +44,28 @@ pub(crate) fn blip_vqa_tiny() -> PathBuf {
 pub(crate) fn paligemma_tiny() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/paligemma-tiny")
 }
+
+/// A fixture photo, decoded by our decoder.
+pub(crate) fn photo(name: &str) -> anyhow::Result<shoebox_core::Pixels> {
+    Ok(rgb(image::load_from_memory(&shoebox_testkit::fixture(
+        name,
+    )?)?))
+}
+
+/// The RGB pixels of a decoded image.
+pub(crate) fn rgb(image: image::DynamicImage) -> shoebox_core::Pixels {
+    let rgb = image.into_rgb8();
+    shoebox_core::Pixels {
+        width: rgb.width(),
+        height: rgb.height(),
+        rgb: rgb.into_raw(),
+    }
+}
+
+/// The largest absolute difference between two tensors of one shape.
+pub(crate) fn max_abs_diff(
+    a: &candle_core::Tensor,
+    b: &candle_core::Tensor,
+) -> anyhow::Result<f32> {
+    Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?)
+}

@@ -5,7 +5,7 @@ use candle_core::{DType, Device, Tensor};
 use serde::Deserialize;
 use shoebox_ml::{Error, Generation, PaliGemma};
 
-use crate::{clip_tiny, paligemma_tiny};
+use crate::{clip_tiny, max_abs_diff, paligemma_tiny, photo, rgb};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -23,10 +23,6 @@ struct Decode {
     prefix_ids: Vec<u32>,
     ids: Vec<u32>,
     text: String,
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> anyhow::Result<f32> {
-    Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?)
 }
 
 #[test]
@@ -47,12 +43,9 @@ fn prompts_pixels_decodes_and_every_steps_logits_match() -> anyhow::Result<()> {
         .to_dtype(DType::F32)?;
     for (i, photo) in reference.pixel_photos.iter().enumerate() {
         let stem = photo.trim_end_matches(".jpg");
-        let decoded = image::open(clip_tiny().join(format!("decoded-{stem}.png")))?.into_rgb8();
-        let decoded = shoebox_core::Pixels {
-            width: decoded.width(),
-            height: decoded.height(),
-            rgb: decoded.into_raw(),
-        };
+        let decoded = rgb(image::open(
+            clip_tiny().join(format!("decoded-{stem}.png")),
+        )?);
         let diff = max_abs_diff(&model.pixel_tensor(&decoded)?, &pixels.get(i)?)?;
         assert!(diff <= 2e-3, "{photo}: pixels differ by {diff}");
         for (j, prompt) in reference.prompts.iter().enumerate() {
@@ -89,12 +82,7 @@ fn prompts_pixels_decodes_and_every_steps_logits_match() -> anyhow::Result<()> {
 #[test]
 fn captions_and_answers_a_jpeg_and_refuses_empty_questions() -> anyhow::Result<()> {
     let model = PaliGemma::load(&paligemma_tiny(), "paligemma-tiny", &Device::Cpu)?;
-    let photo = image::load_from_memory(&shoebox_testkit::fixture("cat.jpg")?)?.into_rgb8();
-    let photo = shoebox_core::Pixels {
-        width: photo.width(),
-        height: photo.height(),
-        rgb: photo.into_raw(),
-    };
+    let photo = photo("cat.jpg")?;
     // Random weights write nonsense, but in any language asked for and without failing.
     for lang in ["en", "de", "ja"] {
         model.caption(&photo, lang)?;

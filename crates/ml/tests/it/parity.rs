@@ -7,10 +7,10 @@ use std::path::PathBuf;
 
 use candle_core::{DType, Device, Tensor};
 use serde::Deserialize;
-use shoebox_core::{ImageEmbedder, Pixels};
+use shoebox_core::ImageEmbedder;
 use shoebox_ml::{Clip, Precision};
 
-use crate::{clip_tiny, mobileclip_tiny, siglip_tiny};
+use crate::{clip_tiny, max_abs_diff, mobileclip_tiny, photo, rgb, siglip_tiny};
 
 #[derive(Deserialize)]
 struct Reference {
@@ -61,16 +61,6 @@ impl Fixture {
     }
 }
 
-fn photo(name: &str) -> anyhow::Result<Pixels> {
-    Ok(rgb(image::load_from_memory(&shoebox_testkit::fixture(
-        name,
-    )?)?))
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> anyhow::Result<f32> {
-    Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?)
-}
-
 fn rows(vectors: &[Vec<f32>]) -> anyhow::Result<Tensor> {
     let dim = vectors.first().map_or(0, Vec::len);
     Ok(Tensor::from_vec(
@@ -78,15 +68,6 @@ fn rows(vectors: &[Vec<f32>]) -> anyhow::Result<Tensor> {
         (vectors.len(), dim),
         &Device::Cpu,
     )?)
-}
-
-fn rgb(image: image::DynamicImage) -> Pixels {
-    let rgb = image.into_rgb8();
-    Pixels {
-        width: rgb.width(),
-        height: rgb.height(),
-        rgb: rgb.into_raw(),
-    }
 }
 
 #[test]
