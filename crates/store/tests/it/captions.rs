@@ -1,9 +1,9 @@
 //! Captions follow their photo's content, per model and language, and move the text index's
 //! change counter.
 
-use shoebox_core::{MetadataStore, PhotoWrite, ScanOutcome, StoredCaption};
+use shoebox_core::{MetadataStore, PhotoWrite, StoredCaption};
 
-use crate::support::{hash, metadata, stamp, store, two_photos};
+use crate::support::{hash, replace, store, two_photos};
 
 const MODEL: &str = "blip-test";
 
@@ -59,14 +59,7 @@ async fn captions_are_pending_per_model_and_language_until_stored_for_the_curren
     assert_eq!(f.store.live_captions().await?[1].text, "a rocket at dusk");
 
     // New content: the old caption stops being live and the photo is pending again.
-    f.store
-        .apply(vec![PhotoWrite::Replace {
-            id: ids[0],
-            stamp: stamp(9),
-            hash: Some(hash(9)),
-            outcome: ScanOutcome::Indexed(metadata()),
-        }])
-        .await?;
+    f.store.apply(vec![replace(ids[0], 9)]).await?;
     assert_eq!(
         f.store.pending_captions(MODEL, "en", 10).await?[0].hash,
         hash(9)

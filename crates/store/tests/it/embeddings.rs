@@ -1,9 +1,9 @@
 //! Embeddings follow their photo's content, and the index generations follow what the
 //! derived indices are built from.
 
-use shoebox_core::{MetadataStore, PhotoWrite, ScanOutcome, StoredEmbedding};
+use shoebox_core::{MetadataStore, PhotoWrite, StoredEmbedding};
 
-use crate::support::{hash, metadata, stamp, store, two_photos};
+use crate::support::{hash, replace, stamp, store, two_photos};
 
 const MODEL: &str = "clip-test";
 
@@ -50,14 +50,7 @@ async fn pending_embeddings_follow_content_and_status() -> anyhow::Result<()> {
     );
 
     // New content: the old vector stops being live and the photo is pending again.
-    f.store
-        .apply(vec![PhotoWrite::Replace {
-            id: ids[0],
-            stamp: stamp(9),
-            hash: Some(hash(9)),
-            outcome: ScanOutcome::Indexed(metadata()),
-        }])
-        .await?;
+    f.store.apply(vec![replace(ids[0], 9)]).await?;
     assert_eq!(
         f.store.pending_embeddings(MODEL, 10).await?[0].hash,
         hash(9)

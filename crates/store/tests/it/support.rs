@@ -90,6 +90,16 @@ pub(crate) fn insert(root: RootId, rel_path: &str, n: u8) -> PhotoWrite {
     }
 }
 
+/// New content `n` for an existing photo, read fine.
+pub(crate) fn replace(id: PhotoId, n: u8) -> PhotoWrite {
+    PhotoWrite::Replace {
+        id,
+        stamp: stamp(i64::from(n)),
+        hash: Some(hash(n)),
+        outcome: ScanOutcome::Indexed(metadata()),
+    }
+}
+
 pub(crate) fn failed(root: RootId, rel_path: &str, reason: &str) -> PhotoWrite {
     PhotoWrite::Insert {
         root,

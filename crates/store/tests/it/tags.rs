@@ -1,11 +1,9 @@
 //! Zero-shot tags follow the content they were scored from; a photo scored once is not pending
 //! again for the same tagger, even when no label passed the threshold.
 
-use shoebox_core::{
-    MetadataStore, PhotoTag, PhotoWrite, ScanOutcome, StoredEmbedding, ZeroShotTags,
-};
+use shoebox_core::{MetadataStore, PhotoTag, StoredEmbedding, ZeroShotTags};
 
-use crate::support::{hash, metadata, stamp, store, two_photos};
+use crate::support::{hash, replace, store, two_photos};
 
 const MODEL: &str = "clip-test";
 
@@ -83,14 +81,7 @@ async fn tagging_is_pending_until_scored_for_the_current_content() -> anyhow::Re
     assert_eq!(f.store.live_tags().await?, vec![tag("dog")]);
 
     // New content: its old tags stop counting, and it is pending once re-embedded.
-    f.store
-        .apply(vec![PhotoWrite::Replace {
-            id: ids[0],
-            stamp: stamp(9),
-            hash: Some(hash(9)),
-            outcome: ScanOutcome::Indexed(metadata()),
-        }])
-        .await?;
+    f.store.apply(vec![replace(ids[0], 9)]).await?;
     assert!(f.store.live_tags().await?.is_empty());
     f.store
         .put_embeddings(MODEL, vec![embedding(ids[0], 9)])
