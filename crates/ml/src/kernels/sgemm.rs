@@ -298,6 +298,13 @@ mod tests {
         y
     }
 
+    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max)
+    }
+
     fn values(len: usize, seed: u32) -> Vec<f32> {
         // A small LCG: deterministic values in [-1, 1).
         let mut state = seed;
@@ -332,11 +339,7 @@ mod tests {
             let want = reference(&x, m, &w, n, k, &bias);
             for weights in [&packed, &narrow] {
                 let got = matmul(&x, m, weights, Some(&bias));
-                let worst = got
-                    .iter()
-                    .zip(&want)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
+                let worst = max_abs_diff(&got, &want);
                 assert!(worst < 1e-4 * k as f32, "{m}×{n}×{k}: max abs diff {worst}");
                 let unbiased = matmul(&x, m, weights, None);
                 let shifted = unbiased.iter().enumerate().map(|(i, v)| v + bias[i % n]);
@@ -373,11 +376,7 @@ mod tests {
                 matmul(&x, m, &packed, Some(&bias)),
                 matmul_serial(&x, m, &packed, Some(&bias)),
             ] {
-                let worst = got
-                    .iter()
-                    .zip(&want)
-                    .map(|(a, b)| (a - b).abs())
-                    .fold(0f32, f32::max);
+                let worst = max_abs_diff(&got, &want);
                 assert!(worst < 1e-4 * k as f32, "{m}×{n}×{k}: max abs diff {worst}");
             }
         }
