@@ -1,13 +1,16 @@
 //! Reading the files of a checkpoint directory, with errors that say which file and why.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use serde::de::DeserializeOwned;
 
 use crate::{Error, Result};
+
+mod lazy;
+
+pub(crate) use lazy::LazyTensors;
 
 /// A checkpoint directory in the Hugging Face layout.
 #[derive(Debug, Clone)]
@@ -45,27 +48,29 @@ impl Checkpoint {
         })
     }
 
-    /// The weights in `model.safetensors`, read into memory (no mmap: this crate has no
-    /// unsafe code) as `dtype`.
+    /// The weights in `model.safetensors` (or the shards of `model.safetensors.index.json`),
+    /// read tensor by tensor as the model asks for them, as `dtype`; the path names the
+    /// weights in errors.
     pub(crate) fn weights(
         &self,
         dtype: DType,
         device: &Device,
     ) -> Result<(VarBuilder<'static>, PathBuf)> {
-        let (tensors, path) = self.tensors("model.safetensors")?;
-        Ok((VarBuilder::from_tensors(tensors, dtype, device), path))
+        let files = lazy::weight_files(&self.dir)?;
+        let path = files
+            .first()
+            .cloned()
+            .unwrap_or_else(|| self.dir.join("model.safetensors"));
+        let tensors = LazyTensors::open(&files)?;
+        Ok((
+            VarBuilder::from_backend(Box::new(tensors), dtype, device.clone()),
+            path,
+        ))
     }
 
-    /// Every tensor in the safetensors file `name`, on the CPU as stored, by name.
-    pub(crate) fn tensors(&self, name: &str) -> Result<(HashMap<String, Tensor>, PathBuf)> {
+    /// The safetensors file `name`, read tensor by tensor on demand.
+    pub(crate) fn lazy(&self, name: &str) -> Result<(LazyTensors, PathBuf)> {
         let path = self.file(name)?;
-        let invalid = |reason: String| Error::InvalidFile {
-            path: path.clone(),
-            reason,
-        };
-        let bytes = fs_err::read(&path).map_err(|e| invalid(e.to_string()))?;
-        let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
-            .map_err(|e| invalid(e.to_string()))?;
-        Ok((tensors, path))
+        Ok((LazyTensors::open(std::slice::from_ref(&path))?, path))
     }
 }

@@ -12,8 +12,6 @@
 mod fastvit;
 mod text;
 
-use std::collections::HashMap;
-
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
@@ -21,7 +19,7 @@ use self::fastvit::FastVit;
 use self::text::{TextConfig, TextTower};
 use serde::Deserialize;
 
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::{Checkpoint, LazyTensors};
 use crate::preprocess::Preprocessor;
 use crate::{Error, Result};
 
@@ -129,20 +127,16 @@ pub(crate) fn load(checkpoint: &Checkpoint, device: &Device) -> Result<Loaded> {
     let preprocess =
         preprocessor(&c.preprocess_cfg, c.model_cfg.vision_cfg.image_size).map_err(unsupported)?;
 
-    let (tensors, weights) = checkpoint.tensors(WEIGHTS)?;
+    let (tensors, weights) = checkpoint.lazy(WEIGHTS)?;
     let mismatch = |reason: String| Error::WeightsMismatch {
         path: weights.clone(),
         reason,
     };
     let vision = fastvit_config(&tensors, c.model_cfg.embed_dim).map_err(mismatch)?;
     let logit_scale = tensors
-        .get("logit_scale")
-        .ok_or_else(|| mismatch("no logit_scale".to_owned()))
-        .and_then(|t| {
-            t.to_dtype(DType::F32)
-                .and_then(|t| t.flatten_all()?.to_vec1::<f32>())
-                .map_err(|e| mismatch(e.to_string()))
-        })?;
+        .read("logit_scale")
+        .and_then(|t| t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>())
+        .map_err(|e| mismatch(e.to_string()))?;
     let [logit_scale] = logit_scale[..] else {
         return Err(mismatch("logit_scale is not a single number".to_owned()));
     };
@@ -161,7 +155,7 @@ pub(crate) fn load(checkpoint: &Checkpoint, device: &Device) -> Result<Loaded> {
         hidden: (t.width as f64 * t.mlp_ratio).round() as usize,
         embed: c.model_cfg.embed_dim,
     };
-    let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+    let vb = VarBuilder::from_backend(Box::new(tensors), DType::F32, device.clone());
     let model = (|| -> candle_core::Result<MobileClip> {
         Ok(MobileClip {
             vision: FastVit::load(&vb.pp(TRUNK), &vision)?,
@@ -197,13 +191,13 @@ fn preprocessor(c: &PreprocessCfg, size: u32) -> std::result::Result<Preprocesso
 
 /// FastViT's widths and depths, read from the shapes of the trunk's weights.
 fn fastvit_config(
-    tensors: &HashMap<String, Tensor>,
+    tensors: &LazyTensors,
     embed: usize,
 ) -> std::result::Result<fastvit::Config, String> {
     let shape = |name: &str| {
         tensors
-            .get(&format!("{TRUNK}.{name}"))
-            .map(|t| t.dims().to_vec())
+            .shape(&format!("{TRUNK}.{name}"))
+            .map(<[usize]>::to_vec)
             .ok_or_else(|| format!("no {TRUNK}.{name}"))
     };
     let in_channels = shape("stem.0.conv_kxk.0.conv.weight")?[0];
@@ -212,7 +206,7 @@ fn fastvit_config(
     for (stage, count) in blocks.iter_mut().enumerate() {
         let prefix = format!("{TRUNK}.stages.{stage}.blocks.");
         *count = tensors
-            .keys()
+            .names()
             .filter_map(|k| {
                 k.strip_prefix(&prefix)?
                     .split('.')

@@ -85,6 +85,12 @@ impl PackedWeights {
         })
     }
 
+    /// The row-major `n × k` weights these panels were packed from (rounded to bf16 when
+    /// they multiply in bf16).
+    pub(crate) fn unpack(&self) -> Vec<f32> {
+        self.panels.unpack(self.n, self.k)
+    }
+
     /// Output width.
     pub(crate) fn n(&self) -> usize {
         self.n
@@ -314,6 +320,29 @@ mod tests {
                 (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
             })
             .collect()
+    }
+
+    #[test]
+    fn unpacking_gives_back_the_weights_or_their_bf16_rounding() {
+        if !supported() {
+            return;
+        }
+        let (n, k) = (37, 19);
+        let w = values(n * k, 4);
+        let f32_packed = PackedWeights::new(&w, n, k).expect("supported");
+        assert_eq!(f32_packed.unpack(), w);
+        let bf16 = PackedWeights::with_precision(&w, n, k, Precision::Bf16).expect("supported");
+        let rounded: Vec<f32> = w
+            .iter()
+            .map(|&v| {
+                if bf16_supported() {
+                    f32::from_bits(pack::bf16_bits(v) << 16)
+                } else {
+                    v
+                }
+            })
+            .collect();
+        assert_eq!(bf16.unpack(), rounded);
     }
 
     #[test]

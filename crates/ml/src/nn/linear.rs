@@ -1,34 +1,41 @@
 //! A linear layer, `y = x · Wᵀ + b`: on CPUs with AVX2 and FMA through [`sgemm`] with the
 //! weights packed at load time; elsewhere (other CPUs, GPUs) through candle's matmul.
 
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
 
 use super::Activation;
 use crate::kernels::sgemm::{self, PackedWeights, Precision};
 
 #[derive(Debug, Clone)]
-pub(crate) struct Linear {
-    weight: Tensor,
-    bias: Option<Tensor>,
-    packed: Option<Packed>,
+pub(crate) enum Linear {
+    /// Through candle's matmul: `weight` is `[out, in]`.
+    Plain {
+        weight: Tensor,
+        bias: Option<Tensor>,
+    },
+    /// The CPU form: only the packed weights are kept (not the `[out, in]` tensor too, which
+    /// would double a model's memory).
+    Packed(Packed),
 }
 
-/// The CPU form of the same layer.
+/// The CPU form of the layer.
 #[derive(Debug, Clone)]
-struct Packed {
+pub(crate) struct Packed {
     weights: PackedWeights,
     bias: Option<Vec<f32>>,
 }
 
 impl Linear {
     /// Repacks the weights to multiply in `precision` (where the CPU has it; see
-    /// [`PackedWeights::with_precision`]); a no-op off the packed path.
+    /// [`PackedWeights::with_precision`]); a no-op off the packed path. Going back from bf16
+    /// to f32 keeps the bf16-rounded weights.
     pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
-        if let Some(packed) = &mut self.packed {
+        if let Self::Packed(packed) = self {
             let (n, k) = (packed.weights.n(), packed.weights.k());
-            let data = self.weight.flatten_all()?.to_vec1::<f32>()?;
-            if let Some(weights) = PackedWeights::with_precision(&data, n, k, precision) {
+            if let Some(weights) =
+                PackedWeights::with_precision(&packed.weights.unpack(), n, k, precision)
+            {
                 packed.weights = weights;
             }
         }
@@ -49,8 +56,10 @@ impl Linear {
     /// One layer computing `parts` side by side (e.g. the query, key and value projections),
     /// so their inputs are read once.
     pub(crate) fn concat(parts: &[Self]) -> Result<Self> {
-        let weights: Vec<&Tensor> = parts.iter().map(|p| &p.weight).collect();
-        let biases: Option<Vec<&Tensor>> = parts.iter().map(|p| p.bias.as_ref()).collect();
+        let parts: Vec<(Tensor, Option<Tensor>)> =
+            parts.iter().map(Self::parts).collect::<Result<_>>()?;
+        let weights: Vec<&Tensor> = parts.iter().map(|(w, _)| w).collect();
+        let biases: Option<Vec<&Tensor>> = parts.iter().map(|(_, b)| b.as_ref()).collect();
         let bias = match biases {
             Some(b) => Some(Tensor::cat(&b, 0)?),
             None => None,
@@ -58,26 +67,35 @@ impl Linear {
         Self::from_parts(Tensor::cat(&weights, 0)?, bias)
     }
 
+    /// The weight (`[out, in]`) and bias back as tensors.
+    fn parts(&self) -> Result<(Tensor, Option<Tensor>)> {
+        match self {
+            Self::Plain { weight, bias } => Ok((weight.clone(), bias.clone())),
+            Self::Packed(packed) => {
+                let (n, k) = (packed.weights.n(), packed.weights.k());
+                let weight = Tensor::from_vec(packed.weights.unpack(), (n, k), &Device::Cpu)?;
+                let bias = match &packed.bias {
+                    Some(b) => Some(Tensor::new(b.as_slice(), &Device::Cpu)?),
+                    None => None,
+                };
+                Ok((weight, bias))
+            }
+        }
+    }
+
     /// A layer from its weight (`[out, in]`) and bias (`[out]`).
     pub(crate) fn from_parts(weight: Tensor, bias: Option<Tensor>) -> Result<Self> {
-        let packed = if weight.device().is_cpu() && weight.dtype() == DType::F32 {
+        if weight.device().is_cpu() && weight.dtype() == DType::F32 {
             let (out_dim, in_dim) = weight.dims2()?;
             let data = weight.flatten_all()?.to_vec1::<f32>()?;
-            match PackedWeights::new(&data, out_dim, in_dim) {
-                Some(weights) => Some(Packed {
+            if let Some(weights) = PackedWeights::new(&data, out_dim, in_dim) {
+                return Ok(Self::Packed(Packed {
                     weights,
                     bias: bias.as_ref().map(Tensor::to_vec1::<f32>).transpose()?,
-                }),
-                None => None,
+                }));
             }
-        } else {
-            None
-        };
-        Ok(Self {
-            weight,
-            bias,
-            packed,
-        })
+        }
+        Ok(Self::Plain { weight, bias })
     }
 
     pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
@@ -91,16 +109,19 @@ impl Linear {
     }
 
     fn apply(&self, x: &Tensor, activation: Option<Activation>) -> Result<Tensor> {
-        if let Some(packed) = &self.packed
-            && x.device().is_cpu()
-            && x.dtype() == DType::F32
-        {
-            return x
-                .contiguous()?
-                .apply_op1_no_bwd(&PackedOp { packed, activation });
-        }
-        let y = x.broadcast_matmul(&self.weight.t()?)?;
-        let y = match &self.bias {
+        let (weight, bias) = match self {
+            Self::Packed(packed) => {
+                let dtype = x.dtype();
+                return x
+                    .to_dtype(DType::F32)?
+                    .contiguous()?
+                    .apply_op1_no_bwd(&PackedOp { packed, activation })?
+                    .to_dtype(dtype);
+            }
+            Self::Plain { weight, bias } => (weight, bias),
+        };
+        let y = x.broadcast_matmul(&weight.t()?)?;
+        let y = match bias {
             Some(b) => y.broadcast_add(b)?,
             None => y,
         };
@@ -153,7 +174,7 @@ impl CustomOp1 for PackedOp<'_> {
 
 #[cfg(test)]
 mod tests {
-    use candle_core::{Device, Tensor};
+    use candle_core::Tensor;
 
     use super::*;
 
@@ -162,10 +183,9 @@ mod tests {
         let weight = Tensor::randn(0f32, 1.0, (37, 19), &Device::Cpu)?;
         let bias = Tensor::randn(0f32, 1.0, 37, &Device::Cpu)?;
         let packed = Linear::from_parts(weight.clone(), Some(bias.clone()))?;
-        let plain = Linear {
+        let plain = Linear::Plain {
             weight,
             bias: Some(bias),
-            packed: None,
         };
         let x = Tensor::randn(0f32, 1.0, (3, 5, 19), &Device::Cpu)?;
         for activation in [
@@ -179,6 +199,35 @@ mod tests {
             let diff = (a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?;
             assert!(diff < 1e-4, "{activation:?}: differs by {diff}");
         }
+        Ok(())
+    }
+
+    #[test]
+    fn packed_layers_concatenate_like_their_weights() -> Result<()> {
+        let parts: Vec<(Tensor, Tensor)> = (0..3)
+            .map(|_| {
+                Ok((
+                    Tensor::randn(0f32, 1.0, (8, 19), &Device::Cpu)?,
+                    Tensor::randn(0f32, 1.0, 8, &Device::Cpu)?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let layers: Vec<Linear> = parts
+            .iter()
+            .map(|(w, b)| Linear::from_parts(w.clone(), Some(b.clone())))
+            .collect::<Result<_>>()?;
+        let joined = Linear::concat(&layers)?;
+        let x = Tensor::randn(0f32, 1.0, (4, 19), &Device::Cpu)?;
+        let separate: Vec<Tensor> = layers
+            .iter()
+            .map(|l| l.forward(&x))
+            .collect::<Result<_>>()?;
+        let diff = (joined.forward(&x)? - Tensor::cat(&separate, 1)?)?
+            .abs()?
+            .flatten_all()?
+            .max(0)?
+            .to_scalar::<f32>()?;
+        assert!(diff < 1e-5, "differs by {diff}");
         Ok(())
     }
 }

@@ -112,3 +112,49 @@ fn mobileclip_without_a_branch_or_with_a_causal_text_tower_is_refused() -> anyho
     assert!(matches!(err, Some(Error::Unsupported(_))), "{err:?}");
     Ok(())
 }
+
+/// A checkpoint split into shards with a `model.safetensors.index.json` (as the large models
+/// ship) loads the same weights; a shard named outside the directory is refused.
+#[test]
+fn sharded_weights_load_like_one_file() -> anyhow::Result<()> {
+    let dir = copy()?;
+    let single = dir.path().join("model.safetensors");
+    let tensors = candle_core::safetensors::load(&single, &candle_core::Device::Cpu)?;
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    let (first, second) = names.split_at(names.len() / 2);
+    let mut weight_map = serde_json::Map::new();
+    for (shard, part) in [
+        ("model-00001-of-00002.safetensors", first),
+        ("model-00002-of-00002.safetensors", second),
+    ] {
+        let part: std::collections::HashMap<String, candle_core::Tensor> = part
+            .iter()
+            .map(|&name| (name.clone(), tensors[name].clone()))
+            .collect();
+        candle_core::safetensors::save(&part, dir.path().join(shard))?;
+        for name in part.keys() {
+            weight_map.insert(name.clone(), shard.into());
+        }
+    }
+    fs_err::remove_file(&single)?;
+    let index = dir.path().join("model.safetensors.index.json");
+    fs_err::write(
+        &index,
+        serde_json::json!({ "metadata": {}, "weight_map": weight_map }).to_string(),
+    )?;
+
+    let text = "a photo of a cat";
+    let sharded = load(dir.path())?.embed_text(text)?;
+    let whole = load(&clip_tiny())?.embed_text(text)?;
+    assert_eq!(sharded, whole);
+
+    weight_map.insert("extra".to_owned(), "../model.safetensors".into());
+    fs_err::write(
+        &index,
+        serde_json::json!({ "weight_map": weight_map }).to_string(),
+    )?;
+    let err = load(dir.path()).err();
+    assert!(matches!(err, Some(Error::InvalidFile { .. })), "{err:?}");
+    Ok(())
+}

@@ -40,6 +40,29 @@ impl Panels {
         }
         Self::Bf16(data)
     }
+
+    /// The row-major `n × k` matrix back (bf16 panels give their rounded values).
+    pub(super) fn unpack(&self, n: usize, k: usize) -> Vec<f32> {
+        let mut w = vec![0f32; n * k];
+        for (col, row) in w.chunks_exact_mut(k).enumerate() {
+            match self {
+                Self::F32(data) => {
+                    let base = (col / NR) * k * NR + col % NR;
+                    for (i, v) in row.iter_mut().enumerate() {
+                        *v = data[base + i * NR];
+                    }
+                }
+                Self::Bf16(data) => {
+                    let base = (col / NR) * k.div_ceil(2) * NR + col % NR;
+                    for (i, v) in row.iter_mut().enumerate() {
+                        let pair = data[base + (i / 2) * NR];
+                        *v = f32::from_bits(((pair >> (16 * (i % 2))) & 0xffff) << 16);
+                    }
+                }
+            }
+        }
+        w
+    }
 }
 
 /// The packed element of each precision: how many inputs it holds and how a tile of rows is
