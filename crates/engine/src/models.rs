@@ -38,7 +38,9 @@ impl Engine {
             other => other,
         })?;
         let device = shoebox_ml::device(&self.settings().models.device)?;
-        Ok(ImageToText::load(&dir, id, &device)?)
+        let mut model = ImageToText::load(&dir, id, &device)?;
+        model.set_precision(self.settings().models.precision)?;
+        Ok(model)
     }
 
     /// The answer to `question` about a photo file, in `lang` (the model's languages only).

@@ -1,6 +1,6 @@
 //! Captioning and answering speed on CPU, full size with random weights (same FLOPs as the
 //! real checkpoints): seconds per caption of 20 tokens (image tower, decoder tokens/s), per
-//! short answer, and the process's peak resident memory (cumulative over the rows).
+//! short answer, and each row's resident memory once loaded and at its peak.
 //!
 //! How to run:
 //!
@@ -13,7 +13,9 @@
 //!     SHOEBOX_BENCH_PALIGEMMA=/tmp/paligemma cargo bench -p shoebox-ml --bench caption
 //! ```
 //!
-//! Each variable is optional; a row per model given.
+//! Each variable is optional; a row per model given and precision in
+//! `SHOEBOX_BENCH_PRECISIONS` (default `f32,bf16,q8_0,q4_k`), each measured in its own process
+//! (median of `SHOEBOX_BENCH_RUNS`, default 5, after a warm-up).
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 
@@ -22,31 +24,50 @@ use std::time::Instant;
 
 use candle_core::Device;
 use shoebox_core::Pixels;
-use shoebox_ml::{Generation, ImageToText};
+use shoebox_ml::{Generation, ImageToText, Precision};
 
 /// The allocator of the `shoebox` binary, so the numbers are the product's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TOKENS: usize = 20;
-const RUNS: usize = 5;
+/// The variable a child process reads its row from.
+const ROW: &str = "SHOEBOX_BENCH_ROW";
 
 fn main() -> anyhow::Result<()> {
+    // A child process measures one row, so each row's peak memory is its own.
+    if let Ok(spec) = std::env::var(ROW) {
+        let mut parts = spec.splitn(3, '|');
+        let (Some(name), Some(precision), Some(dir)) = (parts.next(), parts.next(), parts.next())
+        else {
+            anyhow::bail!("{ROW}: expected NAME|PRECISION|DIR, got {spec:?}");
+        };
+        let precision: Precision = serde_json::from_value(precision.into())?;
+        return row(name, precision, &PathBuf::from(dir));
+    }
+    let precisions = std::env::var("SHOEBOX_BENCH_PRECISIONS")
+        .unwrap_or_else(|_| "f32,bf16,q8_0,q4_k".to_owned());
     println!();
     println!(
-        "| model, f32, CPU ({} cores) | load s | image tower s | caption of {TOKENS} tokens s | decoder tokens/s | short answer s | peak RSS MiB |",
+        "| model, CPU ({} cores) | precision | load s | RSS after load MiB | image tower s | caption of {TOKENS} tokens s | decoder tokens/s | short answer s | peak RSS MiB |",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut any = false;
     for (var, name) in [
         ("SHOEBOX_BENCH_BLIP", "BLIP-base captioning"),
         ("SHOEBOX_BENCH_BLIP_VQA", "BLIP-base VQA"),
         ("SHOEBOX_BENCH_PALIGEMMA", "PaliGemma-3B-224"),
     ] {
-        if let Some(dir) = std::env::var_os(var) {
-            row(name, &PathBuf::from(dir))?;
-            any = true;
+        let Some(dir) = std::env::var_os(var) else {
+            continue;
+        };
+        any = true;
+        for precision in precisions.split(',') {
+            let status = std::process::Command::new(std::env::current_exe()?)
+                .env(ROW, format!("{name}|{precision}|{}", dir.to_string_lossy()))
+                .status()?;
+            anyhow::ensure!(status.success(), "{name} in {precision}: {status}");
         }
     }
     anyhow::ensure!(
@@ -58,10 +79,12 @@ fn main() -> anyhow::Result<()> {
 
 /// Times one model: the image tower, a caption forced to `TOKENS` tokens (decoder tokens/s
 /// from the difference), and a short answer.
-fn row(name: &str, dir: &std::path::Path) -> anyhow::Result<()> {
+fn row(name: &str, precision: Precision, dir: &std::path::Path) -> anyhow::Result<()> {
     let started = Instant::now();
-    let model = ImageToText::load(dir, "random", &Device::Cpu)?;
+    let mut model = ImageToText::load(dir, "random", &Device::Cpu)?;
+    let effective = model.set_precision(precision)?;
     let load_s = started.elapsed().as_secs_f64();
+    let loaded_mib = rss_mib("VmRSS:");
     let (width, height) = (640u32, 480u32);
     let rgb = (0..width * height * 3)
         .map(|i| u8::try_from((i * 7 + i / 1920) % 256).unwrap_or(0))
@@ -79,7 +102,11 @@ fn row(name: &str, dir: &std::path::Path) -> anyhow::Result<()> {
     };
     let question = "how many people are there?";
     let (mut tower, mut caption, mut answer) = (Vec::new(), Vec::new(), Vec::new());
-    for run in 0..=RUNS {
+    let runs = std::env::var("SHOEBOX_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5usize);
+    for run in 0..=runs {
         let (t, c, a) = match &model {
             ImageToText::Blip(blip) => {
                 let pixels = blip.pixel_tensor(&image)?.unsqueeze(0)?;
@@ -125,7 +152,8 @@ fn row(name: &str, dir: &std::path::Path) -> anyhow::Result<()> {
         }
     };
     println!(
-        "| {name} | {load_s:.1} | {tower:.2} | {} | {} | {} | {:.0} |",
+        "| {name} | {} | {load_s:.1} | {loaded_mib:.0} | {tower:.2} | {} | {} | {} | {:.0} |",
+        serde_json::to_value(effective)?.as_str().unwrap_or("?"),
         fmt(caption),
         if caption.is_nan() {
             "–".to_owned()
@@ -133,7 +161,7 @@ fn row(name: &str, dir: &std::path::Path) -> anyhow::Result<()> {
             format!("{:.1}", TOKENS as f64 / (caption - tower).max(1e-9))
         },
         fmt(answer),
-        peak_rss_mib()
+        rss_mib("VmHWM:")
     );
     Ok(())
 }
@@ -150,13 +178,13 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-/// The process's peak resident set (`VmHWM`), MiB.
-fn peak_rss_mib() -> f64 {
+/// The process's resident set now (`VmRSS:`) or at its peak (`VmHWM:`), MiB.
+fn rss_mib(field: &str) -> f64 {
     fs_err::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })

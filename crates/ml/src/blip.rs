@@ -26,7 +26,7 @@ use crate::checkpoint::Checkpoint;
 use crate::generate::{Chooser, Generated, Generation};
 use crate::preprocess::Preprocessor;
 use crate::tokenize::TextTokenizer;
-use crate::{Error, Result};
+use crate::{Error, Precision, Result};
 
 /// A loaded BLIP captioner.
 #[derive(Debug)]
@@ -72,6 +72,18 @@ impl Blip {
             model_id: model_id.into(),
             device: device.clone(),
         })
+    }
+
+    /// Has the matrix products run in `precision` where this device and CPU allow it (see
+    /// [`Precision`]); returns the precision now in effect.
+    pub fn set_precision(&mut self, precision: Precision) -> Result<Precision> {
+        let effective = precision.effective(&self.device);
+        self.vision.set_precision(effective)?;
+        self.text.set_precision(effective)?;
+        if let Some(questions) = &mut self.questions {
+            questions.set_precision(effective)?;
+        }
+        Ok(effective)
     }
 
     /// The id captions are stored under.

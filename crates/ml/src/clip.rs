@@ -25,7 +25,7 @@ use self::text::TextTower;
 use self::towers::Towers;
 use self::vision::VisionTower;
 use crate::checkpoint::Checkpoint;
-use crate::kernels::sgemm::{self, Precision};
+use crate::kernels::sgemm::Precision;
 use crate::mobileclip;
 use crate::preprocess::Preprocessor;
 use crate::siglip::{self, HfSiglipConfig};
@@ -154,11 +154,7 @@ impl Clip {
     /// instructions for it (bf16: a CPU with AVX-512 BF16), f32 otherwise; returns the
     /// precision now in effect.
     pub fn set_precision(&mut self, precision: Precision) -> Result<Precision> {
-        let effective = match precision {
-            Precision::Bf16 if self.device.is_cpu() && sgemm::bf16_supported() => Precision::Bf16,
-            _ => Precision::F32,
-        };
-        self.towers.set_precision(effective)
+        self.towers.set_precision(precision.effective(&self.device))
     }
 
     /// The id vectors are tagged with.

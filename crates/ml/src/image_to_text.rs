@@ -9,7 +9,7 @@ use serde::Deserialize;
 use shoebox_core::{self as core, Captioner, Pixels};
 
 use crate::checkpoint::Checkpoint;
-use crate::{Blip, Error, PaliGemma, Result};
+use crate::{Blip, Error, PaliGemma, Precision, Result};
 
 /// A loaded captioning / answering model.
 #[derive(Debug)]
@@ -39,6 +39,17 @@ impl ImageToText {
             other => Err(Error::Unsupported(format!(
                 "model_type {other:?} (expected \"blip\" or \"paligemma\")"
             ))),
+        }
+    }
+}
+
+impl ImageToText {
+    /// Has the model's matrix products run in `precision` where this device and CPU allow it;
+    /// returns the precision now in effect.
+    pub fn set_precision(&mut self, precision: Precision) -> Result<Precision> {
+        match self {
+            Self::Blip(m) => m.set_precision(precision),
+            Self::PaliGemma(m) => m.set_precision(precision),
         }
     }
 }

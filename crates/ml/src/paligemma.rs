@@ -20,6 +20,7 @@ use self::config::HfPaliGemmaConfig;
 use self::gemma::Gemma;
 use crate::checkpoint::Checkpoint;
 use crate::generate::{Chooser, Generated, Generation};
+use crate::kernels::sgemm::Precision;
 use crate::nn::Linear;
 use crate::preprocess::Preprocessor;
 use crate::siglip::VisionTower;
@@ -77,6 +78,16 @@ impl PaliGemma {
             model_id: model_id.into(),
             device: device.clone(),
         })
+    }
+
+    /// Has the matrix products run in `precision` where this device and CPU allow it (see
+    /// [`Precision`]); returns the precision now in effect.
+    pub fn set_precision(&mut self, precision: Precision) -> Result<Precision> {
+        let effective = precision.effective(&self.device);
+        self.vision.set_precision(effective)?;
+        self.projector.set_precision(effective)?;
+        self.gemma.set_precision(effective)?;
+        Ok(effective)
     }
 
     /// The id outputs are stored under.

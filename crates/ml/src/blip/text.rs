@@ -8,6 +8,7 @@ use candle_core::{D, Device, Result, Tensor};
 use candle_nn::{Embedding, LayerNorm, Module, VarBuilder};
 
 use super::config::TextConfig;
+use crate::kernels::sgemm::Precision;
 use crate::nn::{Activation, Linear, attend};
 
 /// A BERT stack whose layers also attend to a memory (the image's tokens, or the encoded
@@ -66,6 +67,24 @@ pub(crate) struct Decoding {
 }
 
 impl Bert {
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        for layer in &mut self.layers {
+            for attention in [&mut layer.attention, &mut layer.cross] {
+                for linear in [
+                    &mut attention.query,
+                    &mut attention.key,
+                    &mut attention.value,
+                    &mut attention.dense,
+                ] {
+                    linear.set_precision(precision)?;
+                }
+            }
+            layer.intermediate.set_precision(precision)?;
+            layer.output.set_precision(precision)?;
+        }
+        Ok(())
+    }
+
     /// The stack under `vb` (`text_decoder.bert` or `text_encoder`).
     pub(crate) fn load(vb: &VarBuilder, c: &TextConfig) -> Result<Self> {
         let activation = Activation::parse(&c.hidden_act).map_err(candle_core::Error::wrap)?;
@@ -201,6 +220,12 @@ impl Bert {
 }
 
 impl TextDecoder {
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        self.bert.set_precision(precision)?;
+        self.head.transform.set_precision(precision)?;
+        self.head.decoder.set_precision(precision)
+    }
+
     pub(crate) fn load(vb: &VarBuilder, c: &TextConfig) -> Result<Self> {
         let activation = Activation::parse(&c.hidden_act).map_err(candle_core::Error::wrap)?;
         let h = c.hidden_size;

@@ -5,6 +5,7 @@ use candle_core::{Result, Tensor};
 use candle_nn::{LayerNorm, Module, VarBuilder};
 
 use super::config::VisionConfig;
+use crate::kernels::sgemm::Precision;
 use crate::nn::{Encoder, EncoderConfig, PatchEmbedding};
 
 #[derive(Debug, Clone)]
@@ -17,6 +18,11 @@ pub(crate) struct VisionTower {
 }
 
 impl VisionTower {
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        self.patches.set_precision(precision)?;
+        self.encoder.set_precision(precision)
+    }
+
     pub(crate) fn load(vb: &VarBuilder, c: &VisionConfig, encoder: &EncoderConfig) -> Result<Self> {
         let d = c.hidden_size;
         let tower = vb.pp("vision_model");

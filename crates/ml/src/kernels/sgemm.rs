@@ -46,6 +46,26 @@ pub enum Precision {
     /// Weights and activations rounded to bf16 for the products, accumulated in f32: about
     /// twice as fast where the CPU has AVX-512 BF16, at about 1e-2 relative error per product.
     Bf16,
+    /// Weights quantised to 8 bits in blocks of 32 (GGML's `Q8_0`), a quarter of f32's
+    /// memory; layers whose input width is not a multiple of 32 stay f32.
+    #[serde(rename = "q8_0")]
+    Q8_0,
+    /// Weights quantised to about 4.5 bits in super-blocks of 256 (GGML's `Q4_K`), an eighth
+    /// of f32's memory; layers whose input width is not a multiple of 256 take `Q8_0`.
+    #[serde(rename = "q4_k")]
+    Q4K,
+}
+
+impl Precision {
+    /// The precision a model on `device` gets when asked for this one: bf16 needs a CPU with
+    /// AVX-512 BF16, the quantised formats a CPU; f32 otherwise.
+    pub(crate) fn effective(self, device: &candle_core::Device) -> Self {
+        match self {
+            Self::Bf16 if device.is_cpu() && bf16_supported() => self,
+            Self::Q8_0 | Self::Q4K if device.is_cpu() => self,
+            _ => Self::F32,
+        }
+    }
 }
 
 /// `W` (`n × k`) packed into panels of [`NR`] columns, the last one padded with zeros.

@@ -1,6 +1,9 @@
 //! A linear layer, `y = x · Wᵀ + b`: on CPUs with AVX2 and FMA through [`sgemm`] with the
 //! weights packed at load time; elsewhere (other CPUs, GPUs) through candle's matmul.
 
+use std::sync::Arc;
+
+use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{CpuStorage, CustomOp1, DType, Device, Layout, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
 
@@ -17,6 +20,11 @@ pub(crate) enum Linear {
     /// The CPU form: only the packed weights are kept (not the `[out, in]` tensor too, which
     /// would double a model's memory).
     Packed(Packed),
+    /// Weights quantised in GGML's block formats, multiplied by candle's quantised kernels.
+    Quantized {
+        weight: Arc<QTensor>,
+        bias: Option<Tensor>,
+    },
 }
 
 /// The CPU form of the layer.
@@ -27,17 +35,38 @@ pub(crate) struct Packed {
 }
 
 impl Linear {
-    /// Repacks the weights to multiply in `precision` (where the CPU has it; see
-    /// [`PackedWeights::with_precision`]); a no-op off the packed path. Going back from bf16
-    /// to f32 keeps the bf16-rounded weights.
+    /// Has the layer multiply in `precision`: repacked in f32 or bf16 (where the CPU has it;
+    /// see [`PackedWeights::with_precision`]), or quantised. Weights once rounded stay rounded
+    /// (bf16 or quantised back to f32 keeps the rounded values).
     pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
-        if let Self::Packed(packed) = self {
-            let (n, k) = (packed.weights.n(), packed.weights.k());
-            if let Some(weights) =
-                PackedWeights::with_precision(&packed.weights.unpack(), n, k, precision)
-            {
-                packed.weights = weights;
+        let quantized = match precision {
+            Precision::F32 | Precision::Bf16 => None,
+            Precision::Q8_0 => Some(GgmlDType::Q8_0),
+            Precision::Q4K => Some(GgmlDType::Q4K),
+        };
+        let (weight, bias) = self.parts()?;
+        if !weight.device().is_cpu() {
+            return Ok(());
+        }
+        let (n, k) = weight.dims2()?;
+        let Some(mut dtype) = quantized else {
+            let data = weight.flatten_all()?.to_vec1::<f32>()?;
+            if let Some(weights) = PackedWeights::with_precision(&data, n, k, precision) {
+                *self = Self::Packed(Packed {
+                    weights,
+                    bias: bias.as_ref().map(Tensor::to_vec1::<f32>).transpose()?,
+                });
             }
+            return Ok(());
+        };
+        if dtype == GgmlDType::Q4K && !k.is_multiple_of(dtype.block_size()) {
+            dtype = GgmlDType::Q8_0;
+        }
+        if k.is_multiple_of(dtype.block_size()) {
+            *self = Self::Quantized {
+                weight: Arc::new(QTensor::quantize(&weight, dtype)?),
+                bias,
+            };
         }
         Ok(())
     }
@@ -71,6 +100,9 @@ impl Linear {
     fn parts(&self) -> Result<(Tensor, Option<Tensor>)> {
         match self {
             Self::Plain { weight, bias } => Ok((weight.clone(), bias.clone())),
+            Self::Quantized { weight, bias } => {
+                Ok((weight.dequantize(&weight.device())?, bias.clone()))
+            }
             Self::Packed(packed) => {
                 let (n, k) = (packed.weights.n(), packed.weights.k());
                 let weight = Tensor::from_vec(packed.weights.unpack(), (n, k), &Device::Cpu)?;
@@ -118,9 +150,21 @@ impl Linear {
                     .apply_op1_no_bwd(&PackedOp { packed, activation })?
                     .to_dtype(dtype);
             }
+            Self::Quantized { weight, bias } => {
+                let dtype = x.dtype();
+                let y = x
+                    .to_dtype(DType::F32)?
+                    .contiguous()?
+                    .apply_op1_no_bwd(weight.as_ref())?;
+                return Self::finish(y, bias.as_ref(), activation)?.to_dtype(dtype);
+            }
             Self::Plain { weight, bias } => (weight, bias),
         };
-        let y = x.broadcast_matmul(&weight.t()?)?;
+        Self::finish(x.broadcast_matmul(&weight.t()?)?, bias.as_ref(), activation)
+    }
+
+    /// `activation(y + b)`.
+    fn finish(y: Tensor, bias: Option<&Tensor>, activation: Option<Activation>) -> Result<Tensor> {
         let y = match bias {
             Some(b) => y.broadcast_add(b)?,
             None => y,
@@ -228,6 +272,45 @@ mod tests {
             .max(0)?
             .to_scalar::<f32>()?;
         assert!(diff < 1e-5, "differs by {diff}");
+        Ok(())
+    }
+
+    #[test]
+    fn quantised_layers_stay_close_to_f32_and_narrow_ones_stay_f32() -> Result<()> {
+        // Relative error of the product: ‖y_q − y‖ / ‖y‖.
+        let relative = |a: &Tensor, b: &Tensor| -> Result<f32> {
+            let norm = |t: &Tensor| t.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>();
+            Ok(norm(&(a - b)?)? / norm(b)?)
+        };
+        for (k, precision, bound, kept) in [
+            (256, Precision::Q4K, 0.15, "q4_k"),
+            (64, Precision::Q4K, 0.01, "q8_0"),
+            (64, Precision::Q8_0, 0.01, "q8_0"),
+            (19, Precision::Q8_0, 1e-6, "f32"),
+        ] {
+            let weight = Tensor::randn(0f32, 1.0, (24, k), &Device::Cpu)?;
+            let bias = Tensor::randn(0f32, 1.0, 24, &Device::Cpu)?;
+            let x = Tensor::randn(0f32, 1.0, (2, 3, k), &Device::Cpu)?;
+            let mut layer = Linear::from_parts(weight.clone(), Some(bias.clone()))?;
+            let exact = layer.forward_activated(&x, Activation::GeluTanh)?;
+            layer.set_precision(precision)?;
+            let form = match &layer {
+                Linear::Quantized { weight, .. } => format!("{:?}", weight.dtype()).to_lowercase(),
+                Linear::Packed(_) | Linear::Plain { .. } => "f32".to_owned(),
+            };
+            assert_eq!(
+                form.replace('_', ""),
+                kept.replace('_', ""),
+                "k {k}, {precision:?}"
+            );
+            let y = layer.forward_activated(&x, Activation::GeluTanh)?;
+            assert_eq!(y.dims(), &[2, 3, 24]);
+            let error = relative(&y, &exact)?;
+            assert!(
+                error < bound,
+                "k {k}, {precision:?}: relative error {error}"
+            );
+        }
         Ok(())
     }
 }

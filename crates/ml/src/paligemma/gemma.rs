@@ -7,11 +7,14 @@ use candle_core::{D, DType, Device, Result, Tensor};
 use candle_nn::VarBuilder;
 
 use super::config::GemmaConfig;
+use crate::kernels::sgemm::Precision;
 use crate::nn::{Activation, Linear, attend};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Gemma {
     embed: Tensor,
+    /// The vocabulary projection, tied to `embed`.
+    head: Linear,
     layers: Vec<Layer>,
     norm: RmsNorm,
     heads: usize,
@@ -84,8 +87,10 @@ impl Gemma {
             })
             .collect::<Result<_>>()?;
         let (cos, sin) = rope_tables(hd, c.max_position_embeddings, c.rope_theta, vb.device())?;
+        let embed = vb.get((c.vocab_size, h), "embed_tokens.weight")?;
         Ok(Self {
-            embed: vb.get((c.vocab_size, h), "embed_tokens.weight")?,
+            head: Linear::from_parts(embed.clone(), None)?,
+            embed,
             layers,
             norm: norm(vb.pp("norm"))?,
             heads: c.num_attention_heads,
@@ -95,6 +100,23 @@ impl Gemma {
             sin,
             activation,
         })
+    }
+
+    pub(crate) fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        for layer in &mut self.layers {
+            for linear in [
+                &mut layer.q,
+                &mut layer.k,
+                &mut layer.v,
+                &mut layer.o,
+                &mut layer.gate,
+                &mut layer.up,
+                &mut layer.down,
+            ] {
+                linear.set_precision(precision)?;
+            }
+        }
+        self.head.set_precision(precision)
     }
 
     /// The token embeddings of `ids` (unscaled), `[1, S, H]`.
@@ -159,10 +181,7 @@ impl Gemma {
         }
         cache.len += s;
         let last = self.norm.forward(&x.narrow(1, s - 1, 1)?)?;
-        last.flatten_all()?
-            .unsqueeze(0)?
-            .matmul(&self.embed.t()?)?
-            .flatten_all()
+        self.head.forward(&last)?.flatten_all()
     }
 }
 
