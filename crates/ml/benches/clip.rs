@@ -44,7 +44,7 @@ fn main() -> anyhow::Result<()> {
     let f32_run = measure(&clip)?;
     let bf16_run = match clip.set_precision(Precision::Bf16)? {
         Precision::Bf16 => Some(measure(&clip)?),
-        Precision::F32 => None,
+        _ => None,
     };
 
     let ort = match std::env::var_os("SHOEBOX_BENCH_PYTHON") {
