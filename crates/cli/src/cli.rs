@@ -49,6 +49,20 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Keep the library current while it runs: scan every root (adding FOLDERS as roots), then
+    /// follow changes (notifications, or polling) through every stage; Ctrl-C stops it.
+    Watch {
+        /// Photo folders to add as roots.
+        paths: Vec<PathBuf>,
+        /// Do not caption photos (see `[captions]` in the settings).
+        #[arg(long)]
+        no_caption: bool,
+        /// Poll every root instead of using the system's notifications.
+        #[arg(long)]
+        poll: bool,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
     /// Find photos by meaning and by words: `beach -people`, `2:dog + cat`, "a red bicycle".
     Search {
         /// The query; empty lists photos newest first.

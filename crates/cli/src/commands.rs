@@ -10,6 +10,7 @@ mod roots;
 mod search;
 mod show;
 mod status;
+mod watch;
 
 use anyhow::Context;
 use shoebox_engine::{Engine, Settings};
@@ -26,6 +27,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             model,
             ..
         } => index::run(&engine, &paths, !no_embed, model.model_dir.as_deref(), json).await,
+        Command::Watch { paths, model, .. } => {
+            watch::run(&engine, &paths, model.model_dir.as_deref()).await
+        }
         Command::Search { query, options } => search::search(&engine, &query, &options).await,
         Command::Similar { photo, options } => search::similar(&engine, &photo, &options).await,
         Command::Status { failures, json } => status::run(&engine, failures, json).await,
@@ -111,9 +115,15 @@ async fn open(global: &Global, command: &Command) -> anyhow::Result<Engine> {
     }
     if let Command::Index {
         no_caption: true, ..
+    }
+    | Command::Watch {
+        no_caption: true, ..
     } = command
     {
         overrides.push(("captions.enabled", "false".to_owned()));
+    }
+    if let Command::Watch { poll: true, .. } = command {
+        overrides.push(("watch.mode", "poll".to_owned()));
     }
     let settings = Settings::load(global.config.as_deref(), &overrides)?;
     let data_dir = settings.data_dir();

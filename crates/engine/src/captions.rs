@@ -92,12 +92,25 @@ impl Engine {
         model: &dyn Captioner,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<CaptionSummary> {
-        let settings = &self.settings().captions;
-        let limit = if settings.limit == 0 {
-            u32::MAX
-        } else {
-            settings.limit
+        let limit = match self.settings().captions.limit {
+            0 => u32::MAX,
+            limit => limit,
         };
+        let summary = self.caption_pending(model, limit, progress).await?;
+        let mut text = self.open_text()?;
+        self.sync_text(&mut text).await?;
+        Ok(summary)
+    }
+
+    /// Captions up to `limit` photos awaiting a caption per language and stores each (the
+    /// text index is left to the caller).
+    pub(crate) async fn caption_pending(
+        &self,
+        model: &dyn Captioner,
+        limit: u32,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<CaptionSummary> {
+        let settings = &self.settings().captions;
         let window = settings
             .window()
             .map_err(|e| crate::Error::Settings(Box::new(figment::Error::from(e))))?;
@@ -153,8 +166,6 @@ impl Engine {
         if summary.captioned > 0 {
             summary.mean_seconds = seconds / summary.captioned as f64;
         }
-        let mut text = self.open_text()?;
-        self.sync_text(&mut text).await?;
         Ok(summary)
     }
 

@@ -9,6 +9,7 @@ mod engine;
 mod error;
 mod eval;
 mod indices;
+mod live;
 mod models;
 mod paths;
 mod queries;
@@ -23,6 +24,7 @@ pub use engine::Engine;
 pub use error::{Error, Result};
 pub use eval::{ClassReport, RetrievalReport, ZeroShotReport};
 pub use indices::EmbedSummary;
+pub use live::{LiveEvent, LiveModels, Pass};
 pub use paths::DataDir;
 pub use queries::SimilarTo;
 pub use search::{
@@ -31,7 +33,8 @@ pub use search::{
 };
 pub use settings::{ModelSettings, Settings, StorageSettings};
 pub use shoebox_indexer::{
-    IndexerSettings, ScanProgress, ScanSummary, ThumbnailSettings, thumbnail_path,
+    IndexerSettings, Method as WatchMethod, ScanProgress, ScanSummary, ThumbnailSettings,
+    WatchMode, WatchSettings, thumbnail_path,
 };
 pub use shoebox_ml::{DownloadProgress, Family, Prediction};
 pub use tags::{TagSettings, TagSummary};

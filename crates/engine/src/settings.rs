@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
-use shoebox_indexer::{IndexerSettings, ThumbnailSettings};
+use shoebox_indexer::{IndexerSettings, ThumbnailSettings, WatchSettings};
 
 use crate::captions::CaptionSettings;
 use crate::paths::{DataDir, xdg_dir};
@@ -35,6 +35,8 @@ pub struct Settings {
     pub captions: CaptionSettings,
     /// Zero-shot tagging.
     pub tags: TagSettings,
+    /// How the roots are watched while Shoebox runs.
+    pub watch: WatchSettings,
 }
 
 /// The `[models]` section.

@@ -56,6 +56,15 @@ impl Engine {
     /// configured vocabulary, stores its tags, and brings the text index in step (it must not
     /// be open elsewhere in this process).
     pub async fn tag_library(&self, clip: &Clip) -> Result<TagSummary> {
+        let summary = self.tag_pending(clip).await?;
+        let mut text = self.open_text()?;
+        self.sync_text(&mut text).await?;
+        Ok(summary)
+    }
+
+    /// Scores and stores the tags of every photo awaiting them (the text index is left to the
+    /// caller).
+    pub(crate) async fn tag_pending(&self, clip: &Clip) -> Result<TagSummary> {
         let settings = &self.settings().tags;
         let labels = self.vocabulary()?;
         let tagger = format!("{}#{:016x}", clip.model_id(), fingerprint(&labels));
@@ -93,8 +102,6 @@ impl Engine {
                     .await?;
             }
         }
-        let mut text = self.open_text()?;
-        self.sync_text(&mut text).await?;
         Ok(summary)
     }
 

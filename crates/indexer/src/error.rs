@@ -37,6 +37,14 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] shoebox_core::Error),
+    /// A root cannot be watched.
+    #[error("cannot watch {}: {reason}", path.display())]
+    Watch {
+        /// The root.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// A background task died.
     #[error("scan task failed: {0}")]
     Task(String),

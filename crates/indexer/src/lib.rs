@@ -19,10 +19,12 @@ mod settings;
 mod sniff;
 mod thumbnail;
 mod walk;
+mod watch;
 
 pub use decode::load_pixels;
 pub use error::{Error, Result};
 pub use progress::{ScanProgress, ScanSummary};
 pub use scan::Scanner;
-pub use settings::{IndexerSettings, ThumbnailSettings};
+pub use settings::{IndexerSettings, ThumbnailSettings, WatchMode, WatchSettings};
 pub use thumbnail::thumbnail_path;
+pub use watch::{Change, Method, RootWatcher};

@@ -32,3 +32,31 @@ pub struct ThumbnailSettings {
     /// JPEG quality, 1–100.
     pub quality: u8,
 }
+
+/// How the library roots are watched for changes: the `[watch]` section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchSettings {
+    /// `auto`: the system's notifications (inotify), polling for network mounts and when the
+    /// system runs out of watches; `native`: notifications only; `poll`: polling only.
+    pub mode: WatchMode,
+    /// Quiet time after a change before it is acted on (changes in between are merged).
+    pub debounce_ms: u64,
+    /// Seconds between two polls of a polled root.
+    pub poll_seconds: u64,
+    /// Minutes between two full reconciliation scans (besides the one at start-up); 0 for
+    /// none.
+    pub rescan_minutes: u64,
+}
+
+/// See [`WatchSettings::mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WatchMode {
+    /// Notifications, with polling where they cannot work.
+    Auto,
+    /// Notifications only.
+    Native,
+    /// Polling only.
+    Poll,
+}

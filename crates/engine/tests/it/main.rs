@@ -8,3 +8,4 @@ mod orientation;
 mod property;
 mod search;
 mod tree;
+mod watch;

@@ -1,0 +1,112 @@
+//! `shoebox watch`.
+
+use std::path::{Path, PathBuf};
+
+use shoebox_engine::{Engine, Error, LiveEvent, LiveModels, WatchMethod};
+
+pub(crate) async fn run(
+    engine: &Engine,
+    paths: &[PathBuf],
+    model_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    for path in paths {
+        engine.add_root(path).await?;
+    }
+    if engine.roots().await?.is_empty() {
+        anyhow::bail!("no library roots yet: run `shoebox watch PHOTO_FOLDER`");
+    }
+    let clip = match engine.clip(model_dir) {
+        Ok(clip) => Some(clip),
+        Err(e @ Error::ModelMissing { .. }) => {
+            eprintln!("Search by meaning is off: {e}");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let captioner = if engine.settings().captions.enabled {
+        match engine.captioner(None) {
+            Ok(model) => Some(model),
+            Err(e @ Error::CaptionerMissing { .. }) => {
+                eprintln!("Captions are off: {e}");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        None
+    };
+    let models = LiveModels {
+        clip: clip.as_ref(),
+        captioner: captioner
+            .as_ref()
+            .map(|m| m as &dyn shoebox_core::Captioner),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    engine.watch(models, None, stopped, &print).await?;
+    eprintln!("Stopped.");
+    Ok(())
+}
+
+/// One line per event on stderr (stdout stays free for scripts).
+fn print(event: &LiveEvent) {
+    match event {
+        LiveEvent::Watching(methods) => {
+            for (root, method) in methods {
+                let how = match method {
+                    WatchMethod::Native => "notifications",
+                    WatchMethod::Poll => "polling",
+                };
+                eprintln!("Watching {} ({how})", root.display());
+            }
+        }
+        LiveEvent::Pass(pass) => {
+            let mut parts = Vec::new();
+            if let Some(scan) = &pass.scan {
+                parts.push(format!(
+                    "{} new, {} changed, {} moved, {} removed, {} failed",
+                    scan.new, scan.changed, scan.moved, scan.removed, scan.failed
+                ));
+            }
+            for (n, what) in [
+                (pass.embedded, "embedded"),
+                (pass.tagged, "tagged"),
+                (pass.captioned, "captioned"),
+            ] {
+                if n > 0 {
+                    parts.push(format!("{n} {what}"));
+                }
+            }
+            if !parts.is_empty() {
+                eprintln!("{}", parts.join("; "));
+            }
+        }
+        LiveEvent::Idle => eprintln!("Up to date; waiting for changes (Ctrl-C stops)."),
+    }
+}
+
+/// Ctrl-C, or SIGTERM (as `docker stop` and systemd send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
