@@ -2,11 +2,13 @@
 
 use std::future::Future;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ContentHash, KnownPhoto, Photo, PhotoId, PhotoWrite, Result, Root, RootId, ScanProblem,
+    ContentHash, Job, JobCounts, JobFailure, JobKind, KnownPhoto, NewJob, Photo, PhotoId,
+    PhotoWrite, Result, Root, RootId, ScanProblem,
 };
 
 /// Counts and problems for `shoebox status`.
@@ -191,6 +193,47 @@ pub trait MetadataStore: Send + Sync {
 
     /// Every usable photo.
     fn live_photos(&self) -> impl Future<Output = Result<Vec<Photo>>> + Send;
+
+    /// Adds jobs of `kind`, each unless its key is already queued, running or failed; returns
+    /// how many were added.
+    fn enqueue_jobs(
+        &self,
+        kind: JobKind,
+        jobs: Vec<NewJob>,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Claims up to `limit` jobs of `kind` for `owner` until `lease` from now, highest
+    /// priority first: queued ones past their backoff, and running ones whose lease expired
+    /// (their worker died).
+    fn claim_jobs(
+        &self,
+        kind: JobKind,
+        owner: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Vec<Job>>> + Send;
+
+    /// Removes finished jobs from the queue.
+    fn complete_jobs(&self, ids: Vec<i64>) -> impl Future<Output = Result<()>> + Send;
+
+    /// Records a failed claim: queued again after `retry_in`, or failed for good (kept with
+    /// its reason) when `None`.
+    fn fail_job(
+        &self,
+        id: i64,
+        reason: &str,
+        retry_in: Option<Duration>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Puts running jobs not claimed by `owner` back in the queue (for a worker that knows it
+    /// is the only one, at start-up); returns how many.
+    fn release_jobs(&self, owner: &str) -> impl Future<Output = Result<u64>> + Send;
+
+    /// The queue's jobs by kind and state.
+    fn job_counts(&self) -> impl Future<Output = Result<Vec<JobCounts>>> + Send;
+
+    /// Up to `limit` jobs failed for good, newest first.
+    fn job_failures(&self, limit: u32) -> impl Future<Output = Result<Vec<JobFailure>>> + Send;
 
     /// A change counter of the data a derived index is built from (`photos`, `text`,
     /// `vector:MODEL`); 0 before any change.

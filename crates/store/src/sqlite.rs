@@ -3,6 +3,7 @@
 mod captions;
 mod codec;
 mod embeddings;
+mod jobs;
 mod photos;
 mod roots;
 mod status;
@@ -14,8 +15,9 @@ use std::time::Duration;
 
 use shoebox_core as core;
 use shoebox_core::{
-    KnownPhoto, LibraryStatus, MetadataStore, PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite,
-    Root, RootId, ScanProblem, StoredCaption, StoredEmbedding, ZeroShotTags,
+    Job, JobCounts, JobFailure, JobKind, KnownPhoto, LibraryStatus, MetadataStore, NewJob,
+    PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite, Root, RootId, ScanProblem, StoredCaption,
+    StoredEmbedding, ZeroShotTags,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -163,6 +165,45 @@ impl MetadataStore for SqliteStore {
 
     async fn live_photos(&self) -> core::Result<Vec<Photo>> {
         Ok(photos::live(&self.pool).await?)
+    }
+
+    async fn enqueue_jobs(&self, kind: JobKind, items: Vec<NewJob>) -> core::Result<u64> {
+        Ok(jobs::enqueue(&self.pool, kind, items).await?)
+    }
+
+    async fn claim_jobs(
+        &self,
+        kind: JobKind,
+        owner: &str,
+        limit: u32,
+        lease: Duration,
+    ) -> core::Result<Vec<Job>> {
+        Ok(jobs::claim(&self.pool, kind, owner, limit, lease).await?)
+    }
+
+    async fn complete_jobs(&self, ids: Vec<i64>) -> core::Result<()> {
+        Ok(jobs::complete(&self.pool, ids).await?)
+    }
+
+    async fn fail_job(
+        &self,
+        id: i64,
+        reason: &str,
+        retry_in: Option<Duration>,
+    ) -> core::Result<()> {
+        Ok(jobs::fail(&self.pool, id, reason, retry_in).await?)
+    }
+
+    async fn release_jobs(&self, owner: &str) -> core::Result<u64> {
+        Ok(jobs::release(&self.pool, owner).await?)
+    }
+
+    async fn job_counts(&self) -> core::Result<Vec<JobCounts>> {
+        Ok(jobs::counts(&self.pool).await?)
+    }
+
+    async fn job_failures(&self, limit: u32) -> core::Result<Vec<JobFailure>> {
+        Ok(jobs::failures(&self.pool, limit).await?)
     }
 
     async fn generation(&self, name: &str) -> core::Result<i64> {

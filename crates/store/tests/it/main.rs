@@ -3,6 +3,7 @@
 
 mod captions;
 mod embeddings;
+mod jobs;
 mod photos;
 mod roots;
 mod status;
