@@ -64,10 +64,11 @@ pub mod priority {
 pub struct NewJob {
     /// The photo it is for.
     pub photo: PhotoId,
-    /// Unique within its kind for the same work (photo, model, content, language…).
+    /// Unique within its kind for the same work (the photo and its content, with the scope).
     pub key: String,
-    /// Kind-specific detail (a caption's language).
-    pub payload: Option<String>,
+    /// What the work is for (a model, a tagger, a captioner and language): a worker claims
+    /// the jobs of the scopes it has models for.
+    pub scope: String,
     /// See [`priority`].
     pub priority: i32,
 }
@@ -81,8 +82,6 @@ pub struct Job {
     pub photo: PhotoId,
     /// Its key.
     pub key: String,
-    /// Kind-specific detail.
-    pub payload: Option<String>,
     /// Claims so far, this one included.
     pub attempts: u32,
 }

@@ -202,12 +202,13 @@ pub trait MetadataStore: Send + Sync {
         jobs: Vec<NewJob>,
     ) -> impl Future<Output = Result<u64>> + Send;
 
-    /// Claims up to `limit` jobs of `kind` for `owner` until `lease` from now, highest
-    /// priority first: queued ones past their backoff, and running ones whose lease expired
-    /// (their worker died).
+    /// Claims up to `limit` jobs of `kind` in `scope` for `owner` until `lease` from now,
+    /// highest priority first: queued ones past their backoff, and running ones whose lease
+    /// expired (their worker died).
     fn claim_jobs(
         &self,
         kind: JobKind,
+        scope: &str,
         owner: &str,
         limit: u32,
         lease: Duration,

@@ -6,9 +6,12 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use shoebox_core::{Captioner, MetadataStore, PhotoId, StoredCaption};
+use shoebox_core::{
+    Captioner, JobKind, MetadataStore, PendingPhoto, PhotoId, StoredCaption, priority,
+};
 use shoebox_text::Caption;
 
+use crate::jobs::{Work, job_key};
 use crate::{Engine, Result};
 
 /// The `[captions]` section.
@@ -122,26 +125,47 @@ impl Engine {
                 summary.unsupported_languages.push(lang.clone());
                 continue;
             }
-            let pending = self
+            let scope = format!("{}:{lang}", model.model_id());
+            let work: Work<PendingPhoto> = self
                 .store()
-                .pending_captions(model.model_id(), lang, limit)
-                .await?;
-            progress(0, pending.len());
-            for (n, p) in pending.iter().enumerate() {
+                .pending_captions(model.model_id(), lang, u32::MAX)
+                .await?
+                .into_iter()
+                .map(|p| (job_key(p.photo, &p.hash), p))
+                .collect();
+            self.enqueue(JobKind::Caption, &scope, priority::CAPTION, &work, |p| {
+                p.photo
+            })
+            .await?;
+            let total = work.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
+            progress(0, total);
+            let mut done = 0;
+            while done < total {
                 if let Some(window) = window
                     && !in_window(window, utc_hour())
                 {
-                    summary.deferred += pending.len() - n;
+                    summary.deferred += total - done;
                     break;
                 }
-                let started = Instant::now();
-                let Some(root) = roots.iter().find(|r| r.id == p.root) else {
+                // One at a time: a caption takes seconds, and a lease should cover what it
+                // holds.
+                let Some(job) = self.claim(JobKind::Caption, &scope, 1).await?.pop() else {
+                    break;
+                };
+                done += 1;
+                let Some((p, root)) = work
+                    .get(&job.key)
+                    .and_then(|p| Some((p, roots.iter().find(|r| r.id == p.root)?)))
+                else {
+                    self.complete(vec![job.id]).await?;
                     continue;
                 };
+                let started = Instant::now();
                 let path = root.path.join(&p.rel_path);
                 let image = match shoebox_indexer::load_pixels(&path, &self.settings().indexer) {
                     Ok(image) => image,
                     Err(reason) => {
+                        self.retry_later(&job, &reason).await?;
                         summary.failed.push((p.photo, reason));
                         continue;
                     }
@@ -156,11 +180,12 @@ impl Engine {
                 self.store()
                     .put_captions(model.model_id(), vec![caption])
                     .await?;
+                self.complete(vec![job.id]).await?;
                 let took = started.elapsed().as_secs_f64();
                 tracing::info!(photo = %p.photo, lang, seconds = took, "captioned");
                 seconds += took;
                 summary.captioned += 1;
-                progress(n + 1, pending.len());
+                progress(done, total);
             }
         }
         if summary.captioned > 0 {

@@ -14,6 +14,10 @@ pub struct Engine {
     settings: Settings,
     data: DataDir,
     store: SqliteStore,
+    /// Names this process's claims in the job queue.
+    pub(crate) worker_id: String,
+    /// The data directory's worker lock, once taken.
+    pub(crate) worker_lock: tokio::sync::OnceCell<fs_err::File>,
 }
 
 impl Engine {
@@ -26,10 +30,15 @@ impl Engine {
         } else {
             SqliteStore::connect(&settings.storage.database_url).await?
         };
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         Ok(Self {
             settings,
             data,
             store,
+            worker_id: format!("pid {} at {}", std::process::id(), started.as_millis()),
+            worker_lock: tokio::sync::OnceCell::new(),
         })
     }
 

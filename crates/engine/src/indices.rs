@@ -4,11 +4,14 @@
 
 use std::collections::HashSet;
 
-use shoebox_core::{ImageEmbedder, MetadataStore, Photo, PhotoId, StoredEmbedding};
+use shoebox_core::{
+    ImageEmbedder, JobKind, MetadataStore, PendingPhoto, Photo, PhotoId, StoredEmbedding, priority,
+};
 use shoebox_ml::Clip;
 use shoebox_text::{Caption, TextDoc, TextIndex};
 use shoebox_vector::{IndexParams, VectorIndex};
 
+use crate::jobs::{Work, job_key};
 use crate::{Engine, Error, Result, SearchIndices};
 
 /// What [`Engine::embed_library`] did.
@@ -30,8 +33,9 @@ impl Engine {
         Ok(SearchIndices { vector, text })
     }
 
-    /// Embeds every usable photo that lacks a current embedding for `clip`, stores the
-    /// vectors, and brings both indices in step with the store. `progress(done, total)`.
+    /// Embeds every usable photo that lacks a current embedding for `clip` (as jobs of the
+    /// queue, a batch per claim), stores the vectors, and brings both indices in step with the
+    /// store. `progress(done, total)`.
     pub async fn embed_library(
         &self,
         clip: &Clip,
@@ -40,33 +44,57 @@ impl Engine {
     ) -> Result<EmbedSummary> {
         let model = clip.model_id();
         let roots = self.store().roots().await?;
-        let pending = self.store().pending_embeddings(model, u32::MAX).await?;
+        let work: Work<PendingPhoto> = self
+            .store()
+            .pending_embeddings(model, u32::MAX)
+            .await?
+            .into_iter()
+            .map(|p| (job_key(p.photo, &p.hash), p))
+            .collect();
+        self.enqueue(JobKind::Embed, model, priority::NEW_PHOTO, &work, |p| {
+            p.photo
+        })
+        .await?;
         let mut summary = EmbedSummary::default();
-        progress(0, pending.len());
-        for (n, batch) in pending
-            .chunks(self.settings().models.batch_size.max(1))
-            .enumerate()
-        {
-            let mut images = Vec::with_capacity(batch.len());
-            let mut kept = Vec::with_capacity(batch.len());
-            for p in batch {
-                let Some(root) = roots.iter().find(|r| r.id == p.root) else {
+        let mut done = 0;
+        progress(0, work.len());
+        loop {
+            let jobs = self
+                .claim(JobKind::Embed, model, self.settings().models.batch_size)
+                .await?;
+            if jobs.is_empty() {
+                break;
+            }
+            // Jobs whose work is gone (done by an earlier run, or the photo changed or left
+            // since) finish with nothing to do.
+            let mut finished = Vec::with_capacity(jobs.len());
+            let mut images = Vec::with_capacity(jobs.len());
+            let mut kept = Vec::with_capacity(jobs.len());
+            for job in &jobs {
+                let Some((p, root)) = work
+                    .get(&job.key)
+                    .and_then(|p| Some((p, roots.iter().find(|r| r.id == p.root)?)))
+                else {
+                    finished.push(job.id);
                     continue;
                 };
                 let path = root.path.join(&p.rel_path);
                 match shoebox_indexer::load_pixels(&path, &self.settings().indexer) {
                     Ok(pixels) => {
                         images.push(pixels);
-                        kept.push(p);
+                        kept.push((job.id, p));
                     }
-                    Err(reason) => summary.failed.push((p.photo, reason)),
+                    Err(reason) => {
+                        self.retry_later(job, &reason).await?;
+                        summary.failed.push((p.photo, reason));
+                    }
                 }
             }
             let embeddings = clip.embed_images(&images)?;
             let stored: Vec<StoredEmbedding> = kept
                 .iter()
                 .zip(embeddings)
-                .map(|(p, e)| StoredEmbedding {
+                .map(|((_, p), e)| StoredEmbedding {
                     photo: p.photo,
                     hash: p.hash,
                     vector: e.vector,
@@ -79,7 +107,10 @@ impl Engine {
             indices.vector.insert_batch(&items).map_err(Error::Vector)?;
             summary.embedded += stored.len();
             self.store().put_embeddings(model, stored).await?;
-            progress(((n + 1) * batch.len()).min(pending.len()), pending.len());
+            finished.extend(kept.iter().map(|(id, _)| *id));
+            self.complete(finished).await?;
+            done += jobs.len();
+            progress(done.min(work.len()), work.len());
         }
         let pruned = self.prune_vectors(&mut indices.vector).await?;
         if summary.embedded > 0 {

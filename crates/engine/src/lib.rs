@@ -9,6 +9,7 @@ mod engine;
 mod error;
 mod eval;
 mod indices;
+mod jobs;
 mod live;
 mod models;
 mod paths;

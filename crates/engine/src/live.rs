@@ -74,6 +74,8 @@ impl Engine {
                 "no library roots yet: add a photo folder first".to_owned(),
             )));
         }
+        // One live library per data directory; what a killed run held is taken back.
+        self.worker().await?;
         let mut own = None;
         if indices.is_none()
             && let Some(clip) = models.clip

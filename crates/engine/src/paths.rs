@@ -64,6 +64,11 @@ impl DataDir {
     pub(crate) fn scan_lock(&self) -> PathBuf {
         self.root.join("scan.lock")
     }
+
+    /// Held by the one process running the pipeline's jobs on this library.
+    pub(crate) fn worker_lock(&self) -> PathBuf {
+        self.root.join("worker.lock")
+    }
 }
 
 /// `$VAR` when set and absolute, else `$HOME/fallback`.

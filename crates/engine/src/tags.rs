@@ -7,9 +7,12 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
-use shoebox_core::{Embedding, MetadataStore, PhotoId, ZeroShotTags};
+use shoebox_core::{
+    Embedding, JobKind, MetadataStore, PhotoId, StoredEmbedding, ZeroShotTags, priority,
+};
 use shoebox_ml::{Clip, ZeroShot};
 
+use crate::jobs::{Work, job_key};
 use crate::{Engine, Error, Result};
 
 /// The built-in vocabulary.
@@ -68,39 +71,52 @@ impl Engine {
         let settings = &self.settings().tags;
         let labels = self.vocabulary()?;
         let tagger = format!("{}#{:016x}", clip.model_id(), fingerprint(&labels));
-        let pending = self
+        let work: Work<StoredEmbedding> = self
             .store()
             .pending_tagging(clip.model_id(), &tagger, u32::MAX)
-            .await?;
+            .await?
+            .into_iter()
+            .map(|e| (job_key(e.photo, &e.hash), e))
+            .collect();
         let mut summary = TagSummary::default();
-        if !pending.is_empty() {
-            let zero_shot = ZeroShot::new(clip, &labels, &TEMPLATES)?;
-            for chunk in pending.chunks(CHUNK) {
-                let mut scored = Vec::with_capacity(chunk.len());
-                for e in chunk {
-                    let embedding = Embedding {
-                        model_id: clip.model_id().to_owned(),
-                        vector: e.vector.clone(),
-                    };
-                    let tags: Vec<(String, f32)> = zero_shot
-                        .classify(&embedding)?
-                        .into_iter()
-                        .filter(|p| p.probability >= settings.threshold)
-                        .take(settings.max_per_photo)
-                        .map(|p| (p.label, p.probability))
-                        .collect();
-                    summary.tags += tags.len();
-                    scored.push(ZeroShotTags {
-                        photo: e.photo,
-                        hash: e.hash,
-                        tags,
-                    });
-                }
-                summary.scored += scored.len();
-                self.store()
-                    .put_zero_shot_tags(&tagger, clip.model_id(), scored)
-                    .await?;
+        if work.is_empty() {
+            return Ok(summary);
+        }
+        self.enqueue(JobKind::Tag, &tagger, priority::NEW_PHOTO, &work, |e| {
+            e.photo
+        })
+        .await?;
+        let zero_shot = ZeroShot::new(clip, &labels, &TEMPLATES)?;
+        loop {
+            let jobs = self.claim(JobKind::Tag, &tagger, CHUNK).await?;
+            if jobs.is_empty() {
+                break;
             }
+            let mut scored = Vec::with_capacity(jobs.len());
+            for e in jobs.iter().filter_map(|job| work.get(&job.key)) {
+                let embedding = Embedding {
+                    model_id: clip.model_id().to_owned(),
+                    vector: e.vector.clone(),
+                };
+                let tags: Vec<(String, f32)> = zero_shot
+                    .classify(&embedding)?
+                    .into_iter()
+                    .filter(|p| p.probability >= settings.threshold)
+                    .take(settings.max_per_photo)
+                    .map(|p| (p.label, p.probability))
+                    .collect();
+                summary.tags += tags.len();
+                scored.push(ZeroShotTags {
+                    photo: e.photo,
+                    hash: e.hash,
+                    tags,
+                });
+            }
+            summary.scored += scored.len();
+            self.store()
+                .put_zero_shot_tags(&tagger, clip.model_id(), scored)
+                .await?;
+            self.complete(jobs.iter().map(|j| j.id).collect()).await?;
         }
         Ok(summary)
     }

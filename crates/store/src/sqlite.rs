@@ -174,11 +174,12 @@ impl MetadataStore for SqliteStore {
     async fn claim_jobs(
         &self,
         kind: JobKind,
+        scope: &str,
         owner: &str,
         limit: u32,
         lease: Duration,
     ) -> core::Result<Vec<Job>> {
-        Ok(jobs::claim(&self.pool, kind, owner, limit, lease).await?)
+        Ok(jobs::claim(&self.pool, kind, scope, owner, limit, lease).await?)
     }
 
     async fn complete_jobs(&self, ids: Vec<i64>) -> core::Result<()> {

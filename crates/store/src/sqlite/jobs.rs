@@ -39,7 +39,7 @@ pub(crate) async fn enqueue(pool: &SqlitePool, kind: JobKind, jobs: Vec<NewJob>)
         .bind(kind.as_str())
         .bind(&job.key)
         .bind(job.photo.0)
-        .bind(&job.payload)
+        .bind(&job.scope)
         .bind(job.priority)
         .bind(&now)
         .bind(&now)
@@ -58,13 +58,13 @@ struct JobRow {
     id: i64,
     photo_id: Option<i64>,
     key: String,
-    payload: Option<String>,
     attempts: i64,
 }
 
 pub(crate) async fn claim(
     pool: &SqlitePool,
     kind: JobKind,
+    scope: &str,
     owner: &str,
     limit: u32,
     lease: Duration,
@@ -75,15 +75,16 @@ pub(crate) async fn claim(
                          attempts = attempts + 1, updated_at = ?
          WHERE id IN (
              SELECT id FROM jobs
-             WHERE kind = ? AND ((state = 'queued' AND run_after <= ?)
+             WHERE kind = ? AND payload = ? AND ((state = 'queued' AND run_after <= ?)
                                  OR (state = 'running' AND lease_expires_at <= ?))
              ORDER BY priority DESC, id LIMIT ?)
-         RETURNING id, photo_id, key, payload, attempts",
+         RETURNING id, photo_id, key, attempts",
     )
     .bind(owner)
     .bind(in_from_now(lease))
     .bind(&now)
     .bind(kind.as_str())
+    .bind(scope)
     .bind(&now)
     .bind(&now)
     .bind(i64::from(limit))
@@ -99,7 +100,6 @@ pub(crate) async fn claim(
                         Error::Corrupt(format!("{kind} job {} has no photo", r.id))
                     })?),
                     key: r.key,
-                    payload: r.payload,
                     attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
                 })
             })

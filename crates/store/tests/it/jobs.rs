@@ -11,11 +11,12 @@ fn job(photo: PhotoId, key: &str, priority: i32) -> NewJob {
     NewJob {
         photo,
         key: key.to_owned(),
-        payload: Some(format!("payload of {key}")),
+        scope: SCOPE.to_owned(),
         priority,
     }
 }
 
+const SCOPE: &str = "model-a";
 const LEASE: Duration = Duration::from_secs(600);
 
 #[tokio::test]
@@ -37,20 +38,32 @@ async fn the_same_key_is_one_job_and_claims_go_by_priority() -> anyhow::Result<(
         1
     );
 
-    let first = f.store.claim_jobs(JobKind::Embed, "w1", 1, LEASE).await?;
+    let first = f
+        .store
+        .claim_jobs(JobKind::Embed, SCOPE, "w1", 1, LEASE)
+        .await?;
     assert_eq!(first.len(), 1);
     assert_eq!((first[0].key.as_str(), first[0].photo), ("high", ids[1]));
-    assert_eq!(first[0].payload.as_deref(), Some("payload of high"));
+    assert!(
+        f.store
+            .claim_jobs(JobKind::Embed, "model-b", "w1", 10, LEASE)
+            .await?
+            .is_empty(),
+        "another scope's jobs are not this worker's"
+    );
     assert_eq!(first[0].attempts, 1);
     // A running job is not claimed again while its lease holds.
-    let second = f.store.claim_jobs(JobKind::Embed, "w2", 10, LEASE).await?;
+    let second = f
+        .store
+        .claim_jobs(JobKind::Embed, SCOPE, "w2", 10, LEASE)
+        .await?;
     assert_eq!(
         second.iter().map(|j| j.key.as_str()).collect::<Vec<_>>(),
         ["low"]
     );
     assert!(
         f.store
-            .claim_jobs(JobKind::Embed, "w3", 10, LEASE)
+            .claim_jobs(JobKind::Embed, SCOPE, "w3", 10, LEASE)
             .await?
             .is_empty()
     );
@@ -93,12 +106,12 @@ async fn expired_leases_and_released_workers_give_their_jobs_back() -> anyhow::R
     // A worker that died holding "a" under a lease that has run out.
     let dead = f
         .store
-        .claim_jobs(JobKind::Caption, "dead", 1, Duration::ZERO)
+        .claim_jobs(JobKind::Caption, SCOPE, "dead", 1, Duration::ZERO)
         .await?;
     assert_eq!(dead[0].key, "a");
     let taken = f
         .store
-        .claim_jobs(JobKind::Caption, "live", 10, LEASE)
+        .claim_jobs(JobKind::Caption, SCOPE, "live", 10, LEASE)
         .await?;
     assert_eq!(
         taken
@@ -112,7 +125,7 @@ async fn expired_leases_and_released_workers_give_their_jobs_back() -> anyhow::R
     assert_eq!(f.store.release_jobs("next").await?, 2);
     assert_eq!(
         f.store
-            .claim_jobs(JobKind::Caption, "next", 10, LEASE)
+            .claim_jobs(JobKind::Caption, SCOPE, "next", 10, LEASE)
             .await?
             .len(),
         2
@@ -127,7 +140,10 @@ async fn failures_retry_after_their_backoff_then_stay_with_their_reason() -> any
     f.store
         .enqueue_jobs(JobKind::Embed, vec![job(ids[0], "a", 10)])
         .await?;
-    let claimed = f.store.claim_jobs(JobKind::Embed, "w", 1, LEASE).await?;
+    let claimed = f
+        .store
+        .claim_jobs(JobKind::Embed, SCOPE, "w", 1, LEASE)
+        .await?;
     f.store
         .fail_job(
             claimed[0].id,
@@ -137,7 +153,7 @@ async fn failures_retry_after_their_backoff_then_stay_with_their_reason() -> any
         .await?;
     assert!(
         f.store
-            .claim_jobs(JobKind::Embed, "w", 1, LEASE)
+            .claim_jobs(JobKind::Embed, SCOPE, "w", 1, LEASE)
             .await?
             .is_empty(),
         "waits out its backoff"
@@ -145,14 +161,17 @@ async fn failures_retry_after_their_backoff_then_stay_with_their_reason() -> any
     f.store
         .fail_job(claimed[0].id, "truncated file", Some(Duration::ZERO))
         .await?;
-    let again = f.store.claim_jobs(JobKind::Embed, "w", 1, LEASE).await?;
+    let again = f
+        .store
+        .claim_jobs(JobKind::Embed, SCOPE, "w", 1, LEASE)
+        .await?;
     assert_eq!(again[0].attempts, 2);
     f.store
         .fail_job(again[0].id, "truncated file", None)
         .await?;
     assert!(
         f.store
-            .claim_jobs(JobKind::Embed, "w", 1, LEASE)
+            .claim_jobs(JobKind::Embed, SCOPE, "w", 1, LEASE)
             .await?
             .is_empty()
     );
