@@ -99,3 +99,153 @@ fn killed_scan_resumes_and_converges() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+const LIVE_PHOTOS: u64 = 120;
+
+/// `shoebox watch` killed with SIGKILL mid-pipeline (some photos embedded, others not) and
+/// started again converges: every photo embedded, tagged and in both indices exactly once,
+/// the jobs the killed run held taken back, the queue empty.
+#[test]
+fn killed_live_library_resumes_and_does_each_photo_once() -> anyhow::Result<()> {
+    let sb = Sandbox::new()?;
+    let photos = sb.photos();
+    let base = jpeg(1600, 1200, 3)?;
+    for i in 0..LIVE_PHOTOS {
+        shoebox_testkit::put(
+            &photos,
+            &format!("d{}/{i:03}.jpg", i % 5),
+            &with_comment(&base, &format!("photo {i}"))?,
+        )?;
+    }
+    let models = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    let live = |args: &[&str]| {
+        let mut cmd = sb.command(args);
+        cmd.env("SHOEBOX__MODELS__DIR", &models)
+            .env("SHOEBOX__MODELS__CLIP", "clip-tiny")
+            .env("SHOEBOX__MODELS__BATCH_SIZE", "4")
+            .env("SHOEBOX__INDEXER__THREADS", "1")
+            .env("SHOEBOX__CAPTIONS__ENABLED", "false");
+        cmd
+    };
+    let stage = |status: &serde_json::Value, name: &str| -> anyhow::Result<u64> {
+        status["pipeline"]["stages"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["stage"] == name))
+            .map(|s| field(s, "done"))
+            .ok_or_else(|| anyhow::anyhow!("no stage {name} in {status}"))?
+    };
+    let status = || -> anyhow::Result<serde_json::Value> {
+        let out = live(&["status", "--json"]).output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "status: {}",
+            crate::support::stderr(&out)
+        );
+        Ok(serde_json::from_slice(&out.stdout)?)
+    };
+
+    let mut child = live(&["watch", path_arg(&photos)?])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    // Wait, by polling the store with a deadline, until embedding is under way.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let embedded = stage(&status()?, "embed")?;
+        if embedded >= 8 {
+            anyhow::ensure!(
+                embedded < LIVE_PHOTOS,
+                "everything was embedded before the kill; the tree is too small for this machine"
+            );
+            break;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "no embedding in time");
+        anyhow::ensure!(child.try_wait()?.is_none(), "shoebox watch exited early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let busy = live(&["watch"]).output()?;
+    assert!(
+        !busy.status.success(),
+        "a second live library on the same data"
+    );
+    child.kill()?;
+    child.wait()?;
+    let killed = status()?;
+    assert!(
+        stage(&killed, "embed")? < LIVE_PHOTOS,
+        "killed mid-pipeline"
+    );
+
+    let mut child = live(&["watch"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let done = loop {
+        let s = status()?;
+        let jobs_left: u64 = s["pipeline"]["stages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|st| {
+                field(&st["jobs"], "queued").unwrap_or(1)
+                    + field(&st["jobs"], "running").unwrap_or(1)
+            })
+            .sum();
+        if stage(&s, "embed")? == LIVE_PHOTOS && stage(&s, "tag")? == LIVE_PHOTOS && jobs_left == 0
+        {
+            break s;
+        }
+        anyhow::ensure!(Instant::now() < deadline, "did not converge: {s}");
+        anyhow::ensure!(child.try_wait()?.is_none(), "shoebox watch exited early");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // A clean stop (SIGTERM, as systemd and docker send) lets the run finish its pass.
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    assert!(term.success());
+    let exit = child.wait()?;
+    assert!(exit.success(), "shoebox watch stopped with {exit}");
+    assert_eq!(
+        (field(&done, "ok")?, field(&done, "failed")?),
+        (LIVE_PHOTOS, 0)
+    );
+    assert_eq!(done["pipeline"]["failures"], serde_json::json!([]));
+
+    // Both indices hold each photo once: browsing lists every photo, and the photos most
+    // like one are all the others.
+    let listed = |args: &[&str]| -> anyhow::Result<Vec<i64>> {
+        let out = live(args)
+            .env("SHOEBOX__SEARCH__MIN_SIMILARITY", "-1")
+            .output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{args:?}: {}",
+            crate::support::stderr(&out)
+        );
+        let page: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        Ok(page["hits"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h["photo"].as_i64())
+            .collect())
+    };
+    let limit = (2 * LIVE_PHOTOS).to_string();
+    let mut browsed = listed(&["search", "", "--limit", &limit, "--json"])?;
+    browsed.sort_unstable();
+    browsed.dedup();
+    assert_eq!(browsed.len() as u64, LIVE_PHOTOS, "text index");
+    let mut similar = listed(&[
+        "similar",
+        &browsed[0].to_string(),
+        "--limit",
+        &limit,
+        "--json",
+    ])?;
+    similar.sort_unstable();
+    similar.dedup();
+    assert_eq!(similar.len() as u64, LIVE_PHOTOS - 1, "vector index");
+    Ok(())
+}

@@ -85,6 +85,9 @@ pub(crate) enum Command {
         /// Print as JSON.
         #[arg(long)]
         json: bool,
+        /// Follow the pipeline: each stage's progress, rate and ETA every second until Ctrl-C.
+        #[arg(long, conflicts_with = "json")]
+        watch: bool,
     },
     /// Show one photo's record.
     Show {

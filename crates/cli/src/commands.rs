@@ -32,7 +32,12 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Search { query, options } => search::search(&engine, &query, &options).await,
         Command::Similar { photo, options } => search::similar(&engine, &photo, &options).await,
-        Command::Status { failures, json } => status::run(&engine, failures, json).await,
+        Command::Status {
+            failures,
+            json,
+            watch: false,
+        } => status::run(&engine, failures, json).await,
+        Command::Status { watch: true, .. } => status::follow(&engine).await,
         Command::Show { id, json } => show::run(&engine, id, json).await,
         Command::Roots { command } => roots::run(&engine, command).await,
         Command::Models { command } => models::run(&engine, command),

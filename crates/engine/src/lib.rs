@@ -13,6 +13,7 @@ mod jobs;
 mod live;
 mod models;
 mod paths;
+mod progress;
 mod queries;
 mod search;
 mod settings;
@@ -27,6 +28,7 @@ pub use eval::{ClassReport, RetrievalReport, ZeroShotReport};
 pub use indices::EmbedSummary;
 pub use live::{LiveEvent, LiveModels, Pass};
 pub use paths::DataDir;
+pub use progress::{Progress, Rates, StageProgress, StageRate};
 pub use queries::SimilarTo;
 pub use search::{
     Explain, SearchHit, SearchIndices, SearchPage, SearchRequest, SearchSettings, SortOrder,

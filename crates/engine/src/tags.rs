@@ -70,7 +70,7 @@ impl Engine {
     pub(crate) async fn tag_pending(&self, clip: &Clip) -> Result<TagSummary> {
         let settings = &self.settings().tags;
         let labels = self.vocabulary()?;
-        let tagger = format!("{}#{:016x}", clip.model_id(), fingerprint(&labels));
+        let tagger = tagger_id(clip.model_id(), &labels);
         let work: Work<StoredEmbedding> = self
             .store()
             .pending_tagging(clip.model_id(), &tagger, u32::MAX)
@@ -121,6 +121,11 @@ impl Engine {
         Ok(summary)
     }
 
+    /// The id of the tagger `model_id` makes with the configured vocabulary.
+    pub(crate) fn tagger(&self, model_id: &str) -> Result<String> {
+        Ok(tagger_id(model_id, &self.vocabulary()?))
+    }
+
     /// The configured vocabulary's labels.
     fn vocabulary(&self) -> Result<Vec<String>> {
         let path = &self.settings().tags.vocabulary;
@@ -157,7 +162,13 @@ impl Engine {
     }
 }
 
-/// Identifies a vocabulary (and the templates): a change re-tags every photo.
+/// A tagger: the model and a fingerprint of the vocabulary and templates (a change of
+/// either re-tags every photo).
+fn tagger_id(model_id: &str, labels: &[String]) -> String {
+    format!("{model_id}#{:016x}", fingerprint(labels))
+}
+
+/// Identifies a vocabulary (and the templates).
 fn fingerprint(labels: &[String]) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
     labels.hash(&mut hasher);
