@@ -178,6 +178,11 @@ pub(crate) enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Smart albums: photos like one or more prompts, kept current as photos come and go.
+    Albums {
+        #[command(subcommand)]
+        command: AlbumsCommand,
+    },
     /// Manage library roots.
     Roots {
         #[command(subcommand)]
@@ -282,6 +287,42 @@ pub(crate) enum EvalCommand {
     Retrieval {
         /// The captions file (image paths relative to it).
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AlbumsCommand {
+    /// Create an album, or redefine it; with a CLIP model, fills it right away.
+    Add {
+        /// Its name.
+        name: String,
+        /// What its photos show (repeat for several: a photo is compared with their mean).
+        #[arg(long = "prompt", required = true, value_name = "TEXT")]
+        prompts: Vec<String>,
+        /// The CLIP cosine similarity a photo needs (for ViT-B/32 a good match is 0.25–0.35).
+        #[arg(long, default_value_t = 0.25, allow_negative_numbers = true)]
+        threshold: f32,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// List albums with their size.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// An album's photos, best first.
+    Show {
+        /// Its name.
+        name: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an album (its photos are not touched).
+    Remove {
+        /// Its name.
+        name: String,
     },
 }
 

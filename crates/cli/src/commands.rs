@@ -1,5 +1,6 @@
 //! One function per command.
 
+mod albums;
 mod caption;
 mod classify;
 mod embed;
@@ -40,6 +41,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status { watch: true, .. } => status::follow(&engine).await,
         Command::Show { id, json } => show::run(&engine, id, json).await,
         Command::Roots { command } => roots::run(&engine, command).await,
+        Command::Albums { command } => albums::run(&engine, command).await,
         Command::Models { command } => models::run(&engine, command),
         Command::Embed {
             images,

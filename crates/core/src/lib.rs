@@ -4,6 +4,7 @@
 //! This crate owns no I/O. It builds for `wasm32` so the web UI can share these types, and
 //! depends only on `serde`, `thiserror` and `time`.
 
+mod album;
 mod captioner;
 mod embedding;
 mod error;
@@ -16,6 +17,7 @@ mod query;
 mod root;
 mod store;
 
+pub use album::{MAX_ALBUM_NAME, MAX_ALBUM_PROMPTS, MAX_PROMPT, SmartAlbum};
 pub use captioner::Captioner;
 pub use embedding::{Embedding, ImageEmbedder, Pixels, TextEmbedder};
 pub use error::{BoxError, Error, Result};

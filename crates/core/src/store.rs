@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ContentHash, Job, JobCounts, JobFailure, JobKind, KnownPhoto, NewJob, Photo, PhotoId,
-    PhotoWrite, Result, Root, RootId, ScanProblem,
+    PhotoWrite, Result, Root, RootId, ScanProblem, SmartAlbum,
 };
 
 /// Counts and problems for `shoebox status`.
@@ -87,6 +87,8 @@ pub struct ZeroShotTags {
     pub hash: ContentHash,
     /// Tag and probability, best first (may be empty: nothing passed the threshold).
     pub tags: Vec<(String, f32)>,
+    /// The smart albums (id) it belongs to, with its similarity.
+    pub albums: Vec<(i64, f32)>,
 }
 
 /// A tag on a usable photo (any source), as the text index needs it.
@@ -179,14 +181,31 @@ pub trait MetadataStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<StoredEmbedding>>> + Send;
 
-    /// Replaces the zero-shot tags of each photo and records that `tagger` scored its
-    /// content, in one transaction.
+    /// Replaces the zero-shot tags and smart album memberships of each photo and records that
+    /// `tagger` scored its content, in one transaction.
     fn put_zero_shot_tags(
         &self,
         tagger: &str,
         model_id: &str,
         scored: Vec<ZeroShotTags>,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Creates the smart album `name`, or redefines it.
+    fn put_album(
+        &self,
+        name: &str,
+        prompts: &[String],
+        threshold: f32,
+    ) -> impl Future<Output = Result<SmartAlbum>> + Send;
+
+    /// Every smart album, by name.
+    fn albums(&self) -> impl Future<Output = Result<Vec<SmartAlbum>>> + Send;
+
+    /// Removes the smart album `name`; whether there was one.
+    fn remove_album(&self, name: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    /// The usable photos of an album (scored from their current content), best first.
+    fn album_photos(&self, album: i64) -> impl Future<Output = Result<Vec<(PhotoId, f32)>>> + Send;
 
     /// The tags of every usable photo (zero-shot ones only while scored from its content).
     fn live_tags(&self) -> impl Future<Output = Result<Vec<PhotoTag>>> + Send;

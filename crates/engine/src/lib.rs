@@ -2,6 +2,7 @@
 //! store and the indexer together, and offers the operations the CLI (and later the server
 //! and web UI) call. Nothing above this crate touches an adapter directly.
 
+mod albums;
 mod answers;
 mod captions;
 mod catalog;
@@ -19,6 +20,7 @@ mod search;
 mod settings;
 mod tags;
 
+pub use albums::AlbumSummary;
 pub use answers::{AnswerSummary, PhotoAnswer};
 pub use captions::{CaptionSettings, CaptionSummary};
 pub use catalog::{FileReport, ModelStatus};

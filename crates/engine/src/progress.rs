@@ -129,7 +129,7 @@ impl Engine {
             photos.saturating_sub(unembedded),
         )];
         if self.settings().tags.enabled {
-            let tagger = self.tagger(clip)?;
+            let tagger = self.tagger(clip).await?;
             let untagged = count(store.pending_tagging(clip, &tagger, u32::MAX).await?.len());
             stages.push(stage(
                 JobKind::Tag,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use shoebox_core::{
-    Embedding, JobKind, MetadataStore, PhotoId, StoredEmbedding, ZeroShotTags, priority,
+    Embedding, JobKind, MetadataStore, PhotoId, SmartAlbum, StoredEmbedding, ZeroShotTags, priority,
 };
 use shoebox_ml::{Clip, ZeroShot};
 
@@ -52,6 +52,8 @@ pub struct TagSummary {
     pub scored: usize,
     /// Tags written.
     pub tags: usize,
+    /// Smart album memberships written.
+    pub album_members: usize,
 }
 
 impl Engine {
@@ -70,7 +72,8 @@ impl Engine {
     pub(crate) async fn tag_pending(&self, clip: &Clip) -> Result<TagSummary> {
         let settings = &self.settings().tags;
         let labels = self.vocabulary()?;
-        let tagger = tagger_id(clip.model_id(), &labels);
+        let albums = self.store().albums().await?;
+        let tagger = tagger_id(clip.model_id(), &labels, &albums);
         let work: Work<StoredEmbedding> = self
             .store()
             .pending_tagging(clip.model_id(), &tagger, u32::MAX)
@@ -87,6 +90,10 @@ impl Engine {
         })
         .await?;
         let zero_shot = ZeroShot::new(clip, &labels, &TEMPLATES)?;
+        let directions = albums
+            .iter()
+            .map(|a| Ok((a.id, a.threshold, prompt_direction(clip, &a.prompts)?)))
+            .collect::<Result<Vec<_>>>()?;
         loop {
             let jobs = self.claim(JobKind::Tag, &tagger, CHUNK).await?;
             if jobs.is_empty() {
@@ -106,10 +113,19 @@ impl Engine {
                     .map(|p| (p.label, p.probability))
                     .collect();
                 summary.tags += tags.len();
+                let albums: Vec<(i64, f32)> = directions
+                    .iter()
+                    .filter_map(|(id, threshold, direction)| {
+                        let score = dot(direction, &e.vector);
+                        (score >= *threshold).then_some((*id, score))
+                    })
+                    .collect();
+                summary.album_members += albums.len();
                 scored.push(ZeroShotTags {
                     photo: e.photo,
                     hash: e.hash,
                     tags,
+                    albums,
                 });
             }
             summary.scored += scored.len();
@@ -121,9 +137,10 @@ impl Engine {
         Ok(summary)
     }
 
-    /// The id of the tagger `model_id` makes with the configured vocabulary.
-    pub(crate) fn tagger(&self, model_id: &str) -> Result<String> {
-        Ok(tagger_id(model_id, &self.vocabulary()?))
+    /// The id of the tagger `model_id` makes with the configured vocabulary and the albums.
+    pub(crate) async fn tagger(&self, model_id: &str) -> Result<String> {
+        let albums = self.store().albums().await?;
+        Ok(tagger_id(model_id, &self.vocabulary()?, &albums))
     }
 
     /// The configured vocabulary's labels.
@@ -162,16 +179,32 @@ impl Engine {
     }
 }
 
-/// A tagger: the model and a fingerprint of the vocabulary and templates (a change of
-/// either re-tags every photo).
-fn tagger_id(model_id: &str, labels: &[String]) -> String {
-    format!("{model_id}#{:016x}", fingerprint(labels))
-}
-
-/// Identifies a vocabulary (and the templates).
-fn fingerprint(labels: &[String]) -> u64 {
+/// A tagger: the model and a fingerprint of the vocabulary, the templates and the smart
+/// albums (a change of any re-scores every photo: that is how a new album is back-filled).
+fn tagger_id(model_id: &str, labels: &[String], albums: &[SmartAlbum]) -> String {
     let mut hasher = std::hash::DefaultHasher::new();
     labels.hash(&mut hasher);
     TEMPLATES.hash(&mut hasher);
-    hasher.finish()
+    for album in albums {
+        (album.id, &album.prompts, album.threshold.to_bits()).hash(&mut hasher);
+    }
+    format!("{model_id}#{:016x}", hasher.finish())
+}
+
+/// The unit mean of an album's prompt embeddings: what its photos should look like.
+fn prompt_direction(clip: &Clip, prompts: &[String]) -> Result<Vec<f32>> {
+    let texts: Vec<&str> = prompts.iter().map(String::as_str).collect();
+    let embeddings = clip.embed_texts(&texts)?;
+    let mut mean = vec![0f32; clip.dim()];
+    for e in &embeddings {
+        for (m, v) in mean.iter_mut().zip(&e.vector) {
+            *m += v;
+        }
+    }
+    let norm = dot(&mean, &mean).sqrt().max(f32::MIN_POSITIVE);
+    Ok(mean.into_iter().map(|m| m / norm).collect())
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

@@ -1,5 +1,6 @@
 //! [`SqliteStore`]: the embedded default backend.
 
+mod albums;
 mod captions;
 mod codec;
 mod embeddings;
@@ -16,8 +17,8 @@ use std::time::Duration;
 use shoebox_core as core;
 use shoebox_core::{
     Job, JobCounts, JobFailure, JobKind, KnownPhoto, LibraryStatus, MetadataStore, NewJob,
-    PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite, Root, RootId, ScanProblem, StoredCaption,
-    StoredEmbedding, ZeroShotTags,
+    PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite, Root, RootId, ScanProblem, SmartAlbum,
+    StoredCaption, StoredEmbedding, ZeroShotTags,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -165,6 +166,27 @@ impl MetadataStore for SqliteStore {
 
     async fn live_photos(&self) -> core::Result<Vec<Photo>> {
         Ok(photos::live(&self.pool).await?)
+    }
+
+    async fn put_album(
+        &self,
+        name: &str,
+        prompts: &[String],
+        threshold: f32,
+    ) -> core::Result<SmartAlbum> {
+        Ok(albums::put(&self.pool, name, prompts, threshold).await?)
+    }
+
+    async fn albums(&self) -> core::Result<Vec<SmartAlbum>> {
+        Ok(albums::list(&self.pool).await?)
+    }
+
+    async fn remove_album(&self, name: &str) -> core::Result<bool> {
+        Ok(albums::remove(&self.pool, name).await?)
+    }
+
+    async fn album_photos(&self, album: i64) -> core::Result<Vec<(PhotoId, f32)>> {
+        Ok(albums::photos(&self.pool, album).await?)
     }
 
     async fn enqueue_jobs(&self, kind: JobKind, items: Vec<NewJob>) -> core::Result<u64> {

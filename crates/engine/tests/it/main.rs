@@ -1,5 +1,6 @@
 //! Engine integration tests: scans of generated trees against a real SQLite store.
 
+mod albums;
 mod answers;
 mod bad_files;
 mod common;

@@ -3,6 +3,7 @@
 use shoebox_core::{PhotoId, PhotoTag, StoredEmbedding, ZeroShotTags};
 use sqlx::SqlitePool;
 
+use super::albums;
 use super::codec::now;
 use super::embeddings::EmbeddingRow;
 use crate::Result;
@@ -60,6 +61,7 @@ pub(crate) async fn put(
             .await
             .context("storing a zero-shot tag")?;
         }
+        albums::replace_members(&mut tx, photo.photo, &photo.albums).await?;
         sqlx::query(
             "INSERT INTO zero_shot_runs (photo_id, tagger, content_hash, created_at)
              VALUES (?, ?, ?, ?)

@@ -40,12 +40,14 @@ async fn tagging_is_pending_until_scored_for_the_current_content() -> anyhow::Re
                     photo: ids[0],
                     hash: hash(1),
                     tags: vec![("cat".to_owned(), 0.9), ("sofa".to_owned(), 0.3)],
+                    albums: Vec::new(),
                 },
                 // Nothing passed the threshold: scored all the same.
                 ZeroShotTags {
                     photo: ids[1],
                     hash: hash(2),
                     tags: Vec::new(),
+                    albums: Vec::new(),
                 },
             ],
         )
@@ -75,6 +77,7 @@ async fn tagging_is_pending_until_scored_for_the_current_content() -> anyhow::Re
                 photo: ids[0],
                 hash: hash(1),
                 tags: vec![("dog".to_owned(), 0.5)],
+                albums: Vec::new(),
             }],
         )
         .await?;
@@ -95,5 +98,72 @@ async fn tagging_is_pending_until_scored_for_the_current_content() -> anyhow::Re
             .collect::<Vec<_>>(),
         vec![(ids[0], hash(9)), (ids[1], hash(2))]
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn smart_albums_keep_the_members_scored_from_current_content() -> anyhow::Result<()> {
+    let f = store().await?;
+    let (_, ids) = two_photos(&f.store).await?;
+    let prompts = vec!["a cat".to_owned(), "a kitten".to_owned()];
+    let cats = f.store.put_album("Cats", &prompts, 0.2).await?;
+    assert_eq!(
+        (cats.name.as_str(), cats.prompts.clone(), cats.threshold),
+        ("Cats", prompts, 0.2)
+    );
+    let dogs = f
+        .store
+        .put_album("Dogs", &["a dog".to_owned()], 0.3)
+        .await?;
+    // Redefining keeps the id.
+    let cats2 = f
+        .store
+        .put_album("Cats", &["a cat".to_owned()], 0.25)
+        .await?;
+    assert_eq!((cats2.id, cats2.threshold), (cats.id, 0.25));
+    assert_eq!(
+        f.store
+            .albums()
+            .await?
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Cats", "Dogs"]
+    );
+
+    let scored = |photo, n, albums: Vec<(i64, f32)>| ZeroShotTags {
+        photo,
+        hash: hash(n),
+        tags: Vec::new(),
+        albums,
+    };
+    f.store
+        .put_zero_shot_tags(
+            "t1",
+            MODEL,
+            vec![
+                scored(ids[0], 1, vec![(cats.id, 0.31)]),
+                scored(ids[1], 2, vec![(cats.id, 0.4), (dogs.id, 0.35)]),
+            ],
+        )
+        .await?;
+    assert_eq!(
+        f.store.album_photos(cats.id).await?,
+        vec![(ids[1], 0.4), (ids[0], 0.31)],
+        "best first"
+    );
+    assert_eq!(f.store.album_photos(dogs.id).await?, vec![(ids[1], 0.35)]);
+    // Scoring again replaces a photo's memberships.
+    f.store
+        .put_zero_shot_tags("t2", MODEL, vec![scored(ids[1], 2, vec![(dogs.id, 0.5)])])
+        .await?;
+    assert_eq!(f.store.album_photos(cats.id).await?, vec![(ids[0], 0.31)]);
+    // New content: the old membership stops counting.
+    f.store.apply(vec![replace(ids[0], 9)]).await?;
+    assert!(f.store.album_photos(cats.id).await?.is_empty());
+
+    assert!(f.store.remove_album("Dogs").await?);
+    assert!(!f.store.remove_album("Dogs").await?);
+    assert_eq!(f.store.albums().await?.len(), 1);
     Ok(())
 }
