@@ -4,14 +4,12 @@
 
 use std::collections::HashSet;
 
-use shoebox_core::{
-    ImageEmbedder, JobKind, MetadataStore, PendingPhoto, Photo, PhotoId, StoredEmbedding, priority,
-};
+use shoebox_core::{MetadataStore, Photo, PhotoId, priority};
 use shoebox_ml::Clip;
 use shoebox_text::{Caption, TextDoc, TextIndex};
 use shoebox_vector::{IndexParams, VectorIndex};
 
-use crate::jobs::{Work, job_key};
+use crate::embed::Target;
 use crate::{Engine, Error, Result, SearchIndices};
 
 /// What [`Engine::embed_library`] did.
@@ -42,88 +40,20 @@ impl Engine {
         indices: &mut SearchIndices,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<EmbedSummary> {
-        let model = clip.model_id();
-        let roots = self.store().roots().await?;
-        let work: Work<PendingPhoto> = self
-            .store()
-            .pending_embeddings(model, u32::MAX)
-            .await?
-            .into_iter()
-            .map(|p| (job_key(p.photo, &p.hash), p))
-            .collect();
-        self.enqueue(JobKind::Embed, model, priority::NEW_PHOTO, &work, |p| {
-            p.photo
-        })
-        .await?;
-        let mut summary = EmbedSummary::default();
-        let mut done = 0;
-        progress(0, work.len());
-        loop {
-            let jobs = self
-                .claim(JobKind::Embed, model, self.settings().models.batch_size)
-                .await?;
-            if jobs.is_empty() {
-                break;
-            }
-            // Jobs whose work is gone (done by an earlier run, or the photo changed or left
-            // since) finish with nothing to do.
-            let mut finished = Vec::with_capacity(jobs.len());
-            let mut images = Vec::with_capacity(jobs.len());
-            let mut kept = Vec::with_capacity(jobs.len());
-            for job in &jobs {
-                let Some((p, root)) = work
-                    .get(&job.key)
-                    .and_then(|p| Some((p, roots.iter().find(|r| r.id == p.root)?)))
-                else {
-                    finished.push(job.id);
-                    continue;
-                };
-                let path = root.path.join(&p.rel_path);
-                match shoebox_indexer::load_pixels(&path, &self.settings().indexer) {
-                    Ok(pixels) => {
-                        images.push(pixels);
-                        kept.push((job.id, p));
-                    }
-                    Err(reason) => {
-                        self.retry_later(job, &reason).await?;
-                        summary.failed.push((p.photo, reason));
-                    }
-                }
-            }
-            let embeddings = clip.embed_images(&images)?;
-            let stored: Vec<StoredEmbedding> = kept
-                .iter()
-                .zip(embeddings)
-                .map(|((_, p), e)| StoredEmbedding {
-                    photo: p.photo,
-                    hash: p.hash,
-                    vector: e.vector,
-                })
-                .collect();
-            let items: Vec<(PhotoId, &[f32])> = stored
-                .iter()
-                .map(|e| (e.photo, e.vector.as_slice()))
-                .collect();
-            indices.vector.insert_batch(&items).map_err(Error::Vector)?;
-            summary.embedded += stored.len();
-            self.store().put_embeddings(model, stored).await?;
-            finished.extend(kept.iter().map(|(id, _)| *id));
-            self.complete(finished).await?;
-            done += jobs.len();
-            progress(done.min(work.len()), work.len());
-        }
-        let pruned = self.prune_vectors(&mut indices.vector).await?;
-        if summary.embedded > 0 {
-            indices.vector.prepare_search();
-        }
-        if summary.embedded + pruned > 0 {
-            self.save_vectors(&mut indices.vector).await?;
-        }
+        let summary = self
+            .embed_into(
+                clip,
+                Target::Owned(&mut indices.vector),
+                priority::NEW_PHOTO,
+                usize::MAX,
+                progress,
+            )
+            .await?;
         self.sync_text(&mut indices.text).await?;
         Ok(summary)
     }
 
-    async fn vector_watermark(&self, model_id: &str) -> Result<String> {
+    pub(crate) async fn vector_watermark(&self, model_id: &str) -> Result<String> {
         let photos = self.store().generation("photos").await?;
         let vectors = self
             .store()
@@ -138,7 +68,7 @@ impl Engine {
         Ok(format!("photos={photos};text={text}"))
     }
 
-    async fn open_vector(&self, model_id: &str, dim: usize) -> Result<VectorIndex> {
+    pub(crate) async fn open_vector(&self, model_id: &str, dim: usize) -> Result<VectorIndex> {
         let dir = self.data_dir().vector_index(model_id);
         let current = self.vector_watermark(model_id).await?;
         match VectorIndex::load(&dir, model_id, IndexParams::default()) {
@@ -162,9 +92,13 @@ impl Engine {
         Ok(index)
     }
 
-    /// Drops vectors of photos that are gone, failed, or changed without a new embedding;
-    /// returns how many.
-    async fn prune_vectors(&self, index: &mut VectorIndex) -> Result<usize> {
+    /// Which of `photos` (in `model_id`'s vector index) to drop: gone, failed, or changed
+    /// without a new embedding.
+    pub(crate) async fn stale_among(
+        &self,
+        model_id: &str,
+        photos: Vec<PhotoId>,
+    ) -> Result<HashSet<PhotoId>> {
         let live: HashSet<PhotoId> = self
             .store()
             .live_photos()
@@ -172,29 +106,23 @@ impl Engine {
             .iter()
             .map(|p| p.id)
             .collect();
-        let stale: HashSet<PhotoId> = self
+        let unembedded: HashSet<PhotoId> = self
             .store()
-            .pending_embeddings(index.model_id(), u32::MAX)
+            .pending_embeddings(model_id, u32::MAX)
             .await?
             .into_iter()
             .map(|p| p.photo)
             .collect();
-        let mut pruned = 0;
-        for photo in index.photos() {
-            if !live.contains(&photo) || stale.contains(&photo) {
-                pruned += usize::from(index.remove(photo));
-            }
-        }
-        Ok(pruned)
+        Ok(photos
+            .into_iter()
+            .filter(|p| !live.contains(p) || unembedded.contains(p))
+            .collect())
     }
 
-    async fn save_vectors(&self, index: &mut VectorIndex) -> Result<()> {
-        if index.needs_compaction() {
-            *index = index.compacted();
-        }
-        let watermark = self.vector_watermark(index.model_id()).await?;
+    /// Writes `index` with the store's current watermark for it.
+    pub(crate) fn save_vectors(&self, index: &VectorIndex, watermark: &str) -> Result<()> {
         let dir = self.data_dir().vector_index(index.model_id());
-        index.save(&dir, &watermark).map_err(Error::Vector)
+        index.save(&dir, watermark).map_err(Error::Vector)
     }
 
     pub(crate) fn open_text(&self) -> Result<TextIndex> {
@@ -213,20 +141,51 @@ impl Engine {
 
     /// Rebuilds the text index from the store when its watermark is not the store's.
     pub(crate) async fn sync_text(&self, text: &mut TextIndex) -> Result<()> {
-        let current = self.text_watermark().await?;
-        if text.watermark().map_err(Error::Text)?.as_deref() == Some(current.as_str()) {
-            return Ok(());
+        let seen = text.watermark().map_err(Error::Text)?;
+        if let Some(update) = self.text_update(seen.as_deref()).await? {
+            update.apply(text)?;
         }
-        text.clear().map_err(Error::Text)?;
+        Ok(())
+    }
+
+    /// What the text index needs when its watermark is `seen`: nothing when current, else
+    /// every live photo's document.
+    pub(crate) async fn text_update(&self, seen: Option<&str>) -> Result<Option<TextUpdate>> {
+        let watermark = self.text_watermark().await?;
+        if seen == Some(watermark.as_str()) {
+            return Ok(None);
+        }
         let mut captions = self.captions_by_photo().await?;
         let mut tags = self.tags_by_photo().await?;
-        for photo in self.store().live_photos().await? {
-            let captions = captions.remove(&photo.id).unwrap_or_default();
-            let tags = tags.remove(&photo.id).unwrap_or_default();
-            text.upsert(&text_doc(&photo, captions, tags))
-                .map_err(Error::Text)?;
+        let docs = self
+            .store()
+            .live_photos()
+            .await?
+            .iter()
+            .map(|photo| {
+                let captions = captions.remove(&photo.id).unwrap_or_default();
+                let tags = tags.remove(&photo.id).unwrap_or_default();
+                text_doc(photo, captions, tags)
+            })
+            .collect();
+        Ok(Some(TextUpdate { watermark, docs }))
+    }
+}
+
+/// The text index rebuilt: its documents and the watermark they reflect.
+pub(crate) struct TextUpdate {
+    watermark: String,
+    docs: Vec<TextDoc>,
+}
+
+impl TextUpdate {
+    /// Replaces the index's documents (no await: it can run under a lock).
+    pub(crate) fn apply(self, text: &mut TextIndex) -> Result<()> {
+        text.clear().map_err(Error::Text)?;
+        for doc in &self.docs {
+            text.upsert(doc).map_err(Error::Text)?;
         }
-        text.commit(&current).map_err(Error::Text)
+        text.commit(&self.watermark).map_err(Error::Text)
     }
 }
 

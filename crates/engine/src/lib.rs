@@ -6,6 +6,7 @@ mod albums;
 mod answers;
 mod captions;
 mod catalog;
+mod embed;
 mod engine;
 mod error;
 mod eval;
@@ -17,6 +18,7 @@ mod paths;
 mod progress;
 mod queries;
 mod search;
+mod serving;
 mod settings;
 mod tags;
 
@@ -36,6 +38,7 @@ pub use search::{
     Explain, SearchHit, SearchIndices, SearchPage, SearchRequest, SearchSettings, SortOrder,
     SourceScore, search, similar,
 };
+pub use serving::LiveSearch;
 pub use settings::{ModelSettings, Settings, StorageSettings};
 pub use shoebox_indexer::{
     IndexerSettings, Method as WatchMethod, ScanProgress, ScanSummary, ThumbnailSettings,

@@ -1,33 +1,45 @@
 //! The live library: the roots watched, and every change taken through the stages — scan
-//! (metadata, thumbnails), CLIP embedding, zero-shot tags, captions — with both search indices
-//! kept in step, until told to stop.
+//! (metadata, thumbnails), CLIP embedding, zero-shot tags and smart albums, captions — with
+//! both search indices kept in step, until told to stop.
 //!
-//! The work of each stage is what the store says is missing (`pending_*`), so a pass after a
-//! crash, or after changes the watcher missed, does exactly what is left and nothing twice.
-//! Captions, the slowest stage, go a few photos at a time so new photos never wait behind a
-//! backlog of them.
+//! The work of each stage is what the store says is missing, run as jobs of the queue, so a
+//! pass after a crash, or after changes the watcher missed, does exactly what is left and
+//! nothing twice. Captions, the slowest stage, go a few photos at a time, and so does the
+//! re-embedding of a model swap, so new photos never wait behind a backlog.
+//!
+//! A model swap: when the configured CLIP model is not the one searches use, the library
+//! embeds every photo with the new model into a new index in the background while the old
+//! model and index keep answering (and keep taking new photos); when the new index is
+//! complete, searches switch to it in one step.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use shoebox_core::Captioner;
+use shoebox_core::{Captioner, MetadataStore, priority};
 use shoebox_indexer::{Change, Method, RootWatcher, ScanSummary};
 use shoebox_ml::Clip;
+use shoebox_vector::VectorIndex;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::{Engine, Error, Result, SearchIndices};
+use crate::embed::Target;
+use crate::serving::LiveSearch;
+use crate::{Engine, Error, Result};
 
 /// Photos captioned per pass before the watcher is listened to again.
 const CAPTIONS_PER_PASS: u32 = 4;
+/// Photos re-embedded for a model swap per pass.
+const REEMBEDS_PER_PASS: usize = 64;
 /// How long to wait before scanning again when another process holds the scan lock.
 const BUSY_RETRY: Duration = Duration::from_secs(5);
 
 /// The models the live library runs; each stage without its model is skipped.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Default)]
 pub struct LiveModels<'a> {
-    /// Embeddings and zero-shot tags.
-    pub clip: Option<&'a Clip>,
+    /// The configured CLIP model (embeddings, tags, albums, search); when live searches use
+    /// another one, the library swaps to this one.
+    pub clip: Option<Arc<Clip>>,
     /// Captions.
     pub captioner: Option<&'a dyn Captioner>,
 }
@@ -37,9 +49,11 @@ pub struct LiveModels<'a> {
 pub struct Pass {
     /// The scan, when this pass scanned.
     pub scan: Option<ScanSummary>,
-    /// Photos embedded.
+    /// Photos embedded with the model searches use.
     pub embedded: usize,
-    /// Photos scored for zero-shot tags.
+    /// Photos embedded with the model being swapped in.
+    pub reembedded: usize,
+    /// Photos scored for zero-shot tags and albums.
     pub tagged: usize,
     /// Captions written.
     pub captioned: usize,
@@ -50,21 +64,62 @@ pub struct Pass {
 pub enum LiveEvent {
     /// Watching began: each root and how it is watched.
     Watching(Vec<(PathBuf, Method)>),
+    /// A model swap began: every photo is embedded with `to` while `from` answers.
+    Swapping {
+        /// The model searches use meanwhile.
+        from: String,
+        /// The model being swapped in.
+        to: String,
+    },
+    /// Searches now use this model.
+    Switched(String),
     /// A pass finished.
     Pass(Pass),
     /// The library is up to date and waits for changes.
     Idle,
 }
 
+/// A model swap under way: the model and its index being filled.
+struct Swap {
+    clip: Arc<Clip>,
+    index: VectorIndex,
+}
+
 impl Engine {
+    /// The CLIP model live searches last used (see [`Self::watch`]), if recorded.
+    pub fn active_model(&self) -> Option<String> {
+        fs_err::read_to_string(self.data_dir().active_model())
+            .ok()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+    }
+
+    fn set_active_model(&self, model_id: &str) -> Result<()> {
+        let path = self.data_dir().active_model();
+        if let Some(dir) = path.parent() {
+            fs_err::create_dir_all(dir)?;
+        }
+        let partial = path.with_extension("partial");
+        fs_err::write(&partial, model_id)?;
+        fs_err::rename(&partial, &path)?;
+        Ok(())
+    }
+
+    /// Opens what live searches read for `clip`: its vector index and the text index.
+    pub async fn live_search(&self, clip: Arc<Clip>) -> Result<LiveSearch> {
+        let indices = self.indices(&clip).await?;
+        Ok(LiveSearch::new(clip, indices))
+    }
+
     /// Watches every root and keeps the library current — a reconciliation scan at start-up,
-    /// then each change through every stage — until `stop` turns true. `report` hears of each
-    /// pass; `indices` (opened here when not given and CLIP is) are kept in step as results
-    /// land, so searches on them see new photos within the debounce time plus a pass.
+    /// then each change through every stage — until `stop` turns true. `live` (opened here
+    /// when not given and there is a CLIP model) is kept in step as results land, so its
+    /// searches see new photos within the debounce time plus a pass; when its model is not
+    /// `models.clip`, the library swaps models. `report` hears of each pass.
     pub async fn watch(
         &self,
-        models: LiveModels<'_>,
-        indices: Option<&mut SearchIndices>,
+        models: &LiveModels<'_>,
+        live: Option<&LiveSearch>,
         mut stop: tokio::sync::watch::Receiver<bool>,
         report: &(dyn Fn(&LiveEvent) + Sync),
     ) -> Result<()> {
@@ -76,13 +131,31 @@ impl Engine {
         }
         // One live library per data directory; what a killed run held is taken back.
         self.worker().await?;
-        let mut own = None;
-        if indices.is_none()
-            && let Some(clip) = models.clip
-        {
-            own = Some(self.indices(clip).await?);
+        let own;
+        let live = match (live, &models.clip) {
+            (Some(live), _) => Some(live),
+            (None, Some(clip)) => {
+                own = self.live_search(Arc::clone(clip)).await?;
+                Some(&own)
+            }
+            (None, None) => None,
+        };
+        let mut swap = None;
+        if let (Some(live), Some(target)) = (live, &models.clip) {
+            let from = live.model_id();
+            if from == target.model_id() {
+                self.set_active_model(&from)?;
+            } else {
+                report(&LiveEvent::Swapping {
+                    from,
+                    to: target.model_id().to_owned(),
+                });
+                swap = Some(Swap {
+                    clip: Arc::clone(target),
+                    index: self.open_vector(target.model_id(), target.dim()).await?,
+                });
+            }
         }
-        let mut indices = indices.or(own.as_mut());
         let (tx, mut rx) = mpsc::unbounded_channel();
         let watcher = RootWatcher::start(&roots, &self.settings().watch, &tx)?;
         report(&LiveEvent::Watching(watcher.methods().to_vec()));
@@ -99,7 +172,7 @@ impl Engine {
                 return Ok(());
             }
             if scan || more {
-                let (pass, left) = match self.pass(models, indices.as_deref_mut(), scan).await {
+                let (pass, left) = match self.pass(models, live, &mut swap, scan, report).await {
                     Err(Error::Busy { .. }) => {
                         tracing::info!("another process is scanning; trying again shortly");
                         tokio::select! {
@@ -113,7 +186,7 @@ impl Engine {
                 more = left;
                 report(&LiveEvent::Pass(pass));
                 if more {
-                    // Captions are left: take any change first, then go on with them.
+                    // Work is left: take any change first, then go on with it.
                     while let Ok(change) = rx.try_recv() {
                         scan |= wants_scan(&change);
                     }
@@ -138,28 +211,62 @@ impl Engine {
         }
     }
 
-    /// One pass: a scan when `scan`, then every stage's pending work (captions a few at a
-    /// time); returns what it did and whether captions are left.
+    /// One pass: a scan when `scan`, then every stage's pending work (captions and a swap's
+    /// re-embedding a slice at a time); returns what it did and whether work is left.
     async fn pass(
         &self,
-        models: LiveModels<'_>,
-        mut indices: Option<&mut SearchIndices>,
+        models: &LiveModels<'_>,
+        live: Option<&LiveSearch>,
+        swap: &mut Option<Swap>,
         scan: bool,
+        report: &(dyn Fn(&LiveEvent) + Sync),
     ) -> Result<(Pass, bool)> {
         let mut pass = Pass::default();
+        let mut more = false;
         if scan {
             pass.scan = Some(self.index(&[], &()).await?);
         }
-        if let (Some(clip), Some(indices)) = (models.clip, indices.as_deref_mut()) {
+        if let Some(live) = live {
+            let clip = live.clip();
             pass.embedded = self
-                .embed_library(clip, indices, &|_, _| {})
+                .embed_into(
+                    &clip,
+                    Target::Live(live),
+                    priority::NEW_PHOTO,
+                    usize::MAX,
+                    &|_, _| {},
+                )
                 .await?
                 .embedded;
             if self.settings().tags.enabled {
-                pass.tagged = self.tag_pending(clip).await?.scored;
+                pass.tagged = self.tag_pending(&clip).await?.scored;
+            }
+            if let Some(s) = swap {
+                pass.reembedded = self
+                    .embed_into(
+                        &s.clip,
+                        Target::Owned(&mut s.index),
+                        priority::REEMBED,
+                        REEMBEDS_PER_PASS,
+                        &|_, _| {},
+                    )
+                    .await?
+                    .embedded;
+                let complete = self
+                    .store()
+                    .pending_embeddings(s.clip.model_id(), 1)
+                    .await?
+                    .is_empty();
+                if complete && let Some(s) = swap.take() {
+                    let to = s.clip.model_id().to_owned();
+                    live.switch(s.clip, s.index);
+                    self.set_active_model(&to)?;
+                    report(&LiveEvent::Switched(to));
+                }
+                // After a switch, the new model's tags.
+                more = true;
             }
         }
-        let mut more = false;
         if let Some(captioner) = models
             .captioner
             .filter(|_| self.settings().captions.enabled)
@@ -168,15 +275,21 @@ impl Engine {
                 .caption_pending(captioner, CAPTIONS_PER_PASS, &|_, _| {})
                 .await?;
             pass.captioned = summary.captioned;
-            more = summary.captioned > 0 && summary.deferred == 0;
+            more |= summary.captioned > 0 && summary.deferred == 0;
         }
-        match indices {
-            Some(indices) => self.sync_text(&mut indices.text).await?,
+        match live {
+            Some(live) => {
+                let seen = live.read().indices.text.watermark().map_err(Error::Text)?;
+                if let Some(update) = self.text_update(seen.as_deref()).await? {
+                    update.apply(&mut live.write().indices.text)?;
+                }
+            }
             None => self.sync_text(&mut self.open_text()?).await?,
         }
         Ok((pass, more))
     }
 }
+
 /// Every change asks for a scan of the roots (unchanged files cost a `stat` each).
 fn wants_scan(change: &Change) -> bool {
     match change {

@@ -12,7 +12,16 @@ use crate::{Engine, Error, Result};
 impl Engine {
     /// Loads the CLIP model from `model_dir`, or from the models folder the settings name.
     pub fn clip(&self, model_dir: Option<&Path>) -> Result<Clip> {
-        let (dir, id) = self.model_folder(&self.settings().models.clip, model_dir)?;
+        self.load_clip(&self.settings().models.clip, model_dir)
+    }
+
+    /// Loads the CLIP model in the models folder `name`.
+    pub fn clip_named(&self, name: &str) -> Result<Clip> {
+        self.load_clip(name, None)
+    }
+
+    fn load_clip(&self, name: &str, model_dir: Option<&Path>) -> Result<Clip> {
+        let (dir, id) = self.model_folder(name, model_dir)?;
         let device = shoebox_ml::device(&self.settings().models.device)?;
         let mut clip = Clip::load(&dir, id, &device)?;
         clip.set_precision(self.settings().models.precision)?;

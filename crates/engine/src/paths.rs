@@ -55,6 +55,12 @@ impl DataDir {
         self.root.join("index/vector").join(model_id)
     }
 
+    /// Names the CLIP model live searches use (until a model swap completes, not the
+    /// configured one).
+    pub(crate) fn active_model(&self) -> PathBuf {
+        self.root.join("index/active-model")
+    }
+
     /// The text index.
     pub fn text_index(&self) -> PathBuf {
         self.root.join("index/text")

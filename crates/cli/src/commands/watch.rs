@@ -1,6 +1,7 @@
 //! `shoebox watch`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use shoebox_engine::{Engine, Error, LiveEvent, LiveModels, WatchMethod};
 
@@ -16,12 +17,26 @@ pub(crate) async fn run(
         anyhow::bail!("no library roots yet: run `shoebox watch PHOTO_FOLDER`");
     }
     let clip = match engine.clip(model_dir) {
-        Ok(clip) => Some(clip),
+        Ok(clip) => Some(Arc::new(clip)),
         Err(e @ Error::ModelMissing { .. }) => {
             eprintln!("Search by meaning is off: {e}");
             None
         }
         Err(e) => return Err(e.into()),
+    };
+    // A model swap left unfinished (or the configured model just changed): searches go on
+    // with the model they used until the configured one has embedded every photo.
+    let active = match (&clip, engine.active_model()) {
+        (Some(clip), Some(active)) if active != clip.model_id() && model_dir.is_none() => {
+            match engine.clip_named(&active) {
+                Ok(old) => Some(Arc::new(old)),
+                Err(e) => {
+                    eprintln!("Not keeping {active} for searches during the swap: {e}");
+                    None
+                }
+            }
+        }
+        _ => None,
     };
     let captioner = if engine.settings().captions.enabled {
         match engine.captioner(None) {
@@ -36,17 +51,23 @@ pub(crate) async fn run(
         None
     };
     let models = LiveModels {
-        clip: clip.as_ref(),
+        clip,
         captioner: captioner
             .as_ref()
             .map(|m| m as &dyn shoebox_core::Captioner),
+    };
+    let live = match active {
+        Some(old) => Some(engine.live_search(old).await?),
+        None => None,
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     });
-    engine.watch(models, None, stopped, &print).await?;
+    engine
+        .watch(&models, live.as_ref(), stopped, &print)
+        .await?;
     eprintln!("Stopped.");
     Ok(())
 }
@@ -73,6 +94,7 @@ fn print(event: &LiveEvent) {
             }
             for (n, what) in [
                 (pass.embedded, "embedded"),
+                (pass.reembedded, "embedded with the new model"),
                 (pass.tagged, "tagged"),
                 (pass.captioned, "captioned"),
             ] {
@@ -84,6 +106,10 @@ fn print(event: &LiveEvent) {
                 eprintln!("{}", parts.join("; "));
             }
         }
+        LiveEvent::Swapping { from, to } => eprintln!(
+            "Swapping models: embedding every photo with {to}; searches use {from} until it is done"
+        ),
+        LiveEvent::Switched(to) => eprintln!("Searches now use {to}"),
         LiveEvent::Idle => eprintln!("Up to date; waiting for changes (Ctrl-C stops)."),
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -73,7 +74,7 @@ fn steps() -> Vec<Step> {
 }
 
 /// The store's live photos by path, and their ids.
-async fn live(lib: &Library) -> anyhow::Result<(BTreeSet<String>, BTreeSet<PhotoId>)> {
+async fn live_records(lib: &Library) -> anyhow::Result<(BTreeSet<String>, BTreeSet<PhotoId>)> {
     let live = lib.live().await?;
     Ok((
         live.keys().cloned().collect(),
@@ -84,7 +85,7 @@ async fn live(lib: &Library) -> anyhow::Result<(BTreeSet<String>, BTreeSet<Photo
 /// Whether the store's live records are the files on disk.
 async fn store_is_tree(lib: &Library) -> anyhow::Result<bool> {
     let on_disk: BTreeSet<String> = disk(&lib.photos)?.into_keys().collect();
-    Ok(live(lib).await?.0 == on_disk)
+    Ok(live_records(lib).await?.0 == on_disk)
 }
 
 async fn follows_the_tree(mode: WatchMode) -> anyhow::Result<()> {
@@ -103,8 +104,8 @@ async fn follows_the_tree(mode: WatchMode) -> anyhow::Result<()> {
         lib.put(rel, &photo(i as u64)?)?;
     }
     lib.engine.add_root(&lib.photos).await?;
-    let clip = lib.engine.clip(Some(&clip_tiny()))?;
-    let mut indices = lib.engine.indices(&clip).await?;
+    let clip = Arc::new(lib.engine.clip(Some(&clip_tiny()))?);
+    let live = lib.engine.live_search(Arc::clone(&clip)).await?;
     let idle = AtomicUsize::new(0);
     let report = |event: &LiveEvent| {
         if *event == LiveEvent::Idle {
@@ -113,12 +114,10 @@ async fn follows_the_tree(mode: WatchMode) -> anyhow::Result<()> {
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let models = LiveModels {
-        clip: Some(&clip),
+        clip: Some(clip),
         captioner: None,
     };
-    let watching = lib
-        .engine
-        .watch(models, Some(&mut indices), stopped, &report);
+    let watching = lib.engine.watch(&models, Some(&live), stopped, &report);
     let driver = async {
         // The start-up reconciliation, then each step: the library is idle again and the
         // store is the tree.
@@ -148,25 +147,22 @@ async fn follows_the_tree(mode: WatchMode) -> anyhow::Result<()> {
     let (watched, driven) = tokio::join!(watching, driver);
     driven?;
     watched?;
-    assert_indices_are_the_store(&lib, &indices).await
+    let (paths, ids) = live_records(&lib).await?;
+    assert_eq!(paths, disk(&lib.photos)?.into_keys().collect());
+    live.with_indices(|indices| assert_indices_are(&ids, indices))
 }
 
-/// The vector index holds exactly the live photos, and so does the text index.
-async fn assert_indices_are_the_store(
-    lib: &Library,
-    indices: &SearchIndices,
-) -> anyhow::Result<()> {
-    let (paths, ids) = live(lib).await?;
-    assert_eq!(paths, disk(&lib.photos)?.into_keys().collect());
+/// The vector index holds exactly the live photos `ids`, and so does the text index.
+fn assert_indices_are(ids: &BTreeSet<PhotoId>, indices: &SearchIndices) -> anyhow::Result<()> {
     let vectors: BTreeSet<PhotoId> = indices.vector.photos().into_iter().collect();
-    assert_eq!(vectors, ids, "vector index");
+    assert_eq!(&vectors, ids, "vector index");
     let texts: BTreeSet<PhotoId> = indices
         .text
         .photos(&SearchFilters::default())?
         .into_iter()
         .map(|(id, _)| id)
         .collect();
-    assert_eq!(texts, ids, "text index");
+    assert_eq!(&texts, ids, "text index");
     Ok(())
 }
 
@@ -178,4 +174,120 @@ async fn notifications_follow_creates_modifies_deletes_renames_and_moves() -> an
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_follows_the_same_tree_without_notifications() -> anyhow::Result<()> {
     follows_the_tree(WatchMode::Poll).await
+}
+
+/// A copy of the tiny CLIP checkpoint under another name: another model to swap to.
+fn second_model(dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let copy = dir.join("clip-tiny-b");
+    fs_err::create_dir_all(&copy)?;
+    for entry in fs_err::read_dir(clip_tiny())? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            fs_err::copy(entry.path(), copy.join(entry.file_name()))?;
+        }
+    }
+    Ok(copy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_swap_re_embeds_while_the_old_model_answers_then_switches() -> anyhow::Result<()> {
+    const PHOTOS: u64 = 150;
+    let lib = Library::with(|s| {
+        s.watch.debounce_ms = 50;
+        s.watch.rescan_minutes = 0;
+        s.captions.enabled = false;
+        s.tags.enabled = false;
+        s.indexer.batch_size = 32;
+        // Random weights: every similarity counts.
+        s.search.min_similarity = -1.0;
+    })
+    .await?;
+    for i in 0..PHOTOS {
+        lib.put(&format!("p/{i:03}.jpg"), &photo(100 + i)?)?;
+    }
+    lib.engine.add_root(&lib.photos).await?;
+    let old = Arc::new(lib.engine.clip(Some(&clip_tiny()))?);
+    // Indexed with the old model, as a running library would be.
+    lib.scan().await?;
+    let mut indices = lib.engine.indices(&old).await?;
+    lib.engine
+        .embed_library(&old, &mut indices, &|_, _| {})
+        .await?;
+    drop(indices);
+    let live = lib.engine.live_search(Arc::clone(&old)).await?;
+
+    let models_dir = tempfile::tempdir()?;
+    let new = Arc::new(lib.engine.clip(Some(&second_model(models_dir.path())?))?);
+    let new_id = new.model_id().to_owned();
+    let events = std::sync::Mutex::new(Vec::new());
+    let report = |event: &LiveEvent| {
+        if let Ok(mut events) = events.lock() {
+            events.push(event.clone());
+        }
+    };
+    let switched = || {
+        events
+            .lock()
+            .map(|e| e.iter().any(|e| matches!(e, LiveEvent::Switched(_))))
+            .unwrap_or(false)
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let models = LiveModels {
+        clip: Some(Arc::clone(&new)),
+        captioner: None,
+    };
+    let watching = lib.engine.watch(&models, Some(&live), stopped, &report);
+    let settings = lib.engine.settings().search.clone();
+    let request = shoebox_engine::SearchRequest {
+        query: "a photo".to_owned(),
+        limit: 10,
+        ..shoebox_engine::SearchRequest::default()
+    };
+    let driver = async {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut during = 0;
+        while !switched() {
+            // Searches answer all along, from the old model's complete index.
+            let model = live.model_id();
+            let page = live.search(&settings, &request)?;
+            if model == old.model_id() {
+                assert_eq!(page.hits.len(), 10, "the old index answers in full");
+                during += 1;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the swap did not finish in time");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(during > 0, "no search ran during the swap");
+        stop.send(true)?;
+        anyhow::Ok(during)
+    };
+    let (watched, driven) = tokio::join!(watching, driver);
+    let during = driven?;
+    watched?;
+
+    assert_eq!(live.model_id(), new_id, "switched to the new model");
+    let page = live.search(&settings, &request)?;
+    assert_eq!(page.hits.len(), 10);
+    let vectors = live.with_indices(|i| (i.vector.model_id().to_owned(), i.vector.len()));
+    assert_eq!(
+        vectors,
+        (new_id.clone(), PHOTOS as usize),
+        "every photo in the new index"
+    );
+    assert_eq!(lib.engine.active_model().as_deref(), Some(new_id.as_str()));
+    let events = events.lock().map(|e| e.clone()).unwrap_or_default();
+    let slices = events
+        .iter()
+        .filter(|e| matches!(e, LiveEvent::Pass(p) if p.reembedded > 0))
+        .count();
+    assert!(
+        slices >= 2,
+        "re-embedded a slice at a time: {slices} slices"
+    );
+    assert!(
+        matches!(events.first(), Some(LiveEvent::Swapping { to, .. }) if *to == new_id),
+        "{events:?}"
+    );
+    eprintln!("{during} searches answered during the swap");
+    Ok(())
 }

@@ -1,0 +1,75 @@
+//! [`LiveSearch`]: what searches read while the library is live — the active CLIP model and
+//! both indices — behind one lock that writers take only briefly (a batch of vectors, a text
+//! rebuild, the switch to a new model), so searches answer all along.
+
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use shoebox_ml::Clip;
+use shoebox_vector::VectorIndex;
+
+use crate::{Result, SearchIndices, SearchPage, SearchRequest, SearchSettings};
+
+/// The active model and its indices.
+pub(crate) struct Active {
+    pub(crate) clip: Arc<Clip>,
+    pub(crate) indices: SearchIndices,
+}
+
+/// The searchable state of a live library.
+pub struct LiveSearch {
+    state: RwLock<Active>,
+}
+
+impl std::fmt::Debug for LiveSearch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveSearch")
+            .field("model_id", &self.model_id())
+            .finish()
+    }
+}
+
+impl LiveSearch {
+    /// Searches with `clip` over `indices` (made for it).
+    pub fn new(clip: Arc<Clip>, indices: SearchIndices) -> Self {
+        Self {
+            state: RwLock::new(Active { clip, indices }),
+        }
+    }
+
+    /// A text query (see [`crate::search`]) with the active model.
+    pub fn search(&self, settings: &SearchSettings, request: &SearchRequest) -> Result<SearchPage> {
+        let active = self.read();
+        crate::search(&active.indices, active.clip.as_ref(), settings, request)
+    }
+
+    /// The active model's id.
+    pub fn model_id(&self) -> String {
+        self.read().clip.model_id().to_owned()
+    }
+
+    /// The active model.
+    pub fn clip(&self) -> Arc<Clip> {
+        Arc::clone(&self.read().clip)
+    }
+
+    /// Reads the active indices (briefly: writers wait meanwhile).
+    pub fn with_indices<R>(&self, f: impl FnOnce(&SearchIndices) -> R) -> R {
+        f(&self.read().indices)
+    }
+
+    /// Makes `clip` the active model with `vector`, its complete index.
+    pub(crate) fn switch(&self, clip: Arc<Clip>, vector: VectorIndex) {
+        let mut active = self.write();
+        active.clip = clip;
+        active.indices.vector = vector;
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, Active> {
+        // A writer that panicked left whole values behind (each write replaces or appends).
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, Active> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+}
