@@ -3,14 +3,24 @@
 //! searches read (locked only while a batch goes in, so searches go on meanwhile).
 
 use std::collections::HashSet;
+use std::path::Path;
 
-use shoebox_core::{ImageEmbedder, JobKind, MetadataStore, PendingPhoto, PhotoId, StoredEmbedding};
+use rayon::prelude::*;
+use shoebox_core::{
+    ContentHash, ImageEmbedder, JobKind, MetadataStore, PendingPhoto, PhotoId, Pixels,
+    StoredEmbedding,
+};
+use shoebox_indexer::thumbnail_path;
 use shoebox_ml::Clip;
 use shoebox_vector::VectorIndex;
 
 use crate::jobs::{Work, job_key};
 use crate::serving::LiveSearch;
 use crate::{EmbedSummary, Engine, Error, Result};
+
+/// The short side a thumbnail needs to stand in for the original as CLIP's input (the
+/// models resize the short side to 224 or 256 pixels).
+const MIN_INPUT_SIDE: u32 = 256;
 
 /// The vector index the embeddings go into.
 pub(crate) enum Target<'a> {
@@ -37,6 +47,26 @@ impl Target<'_> {
 }
 
 impl Engine {
+    /// A photo's CLIP input, upright: its largest thumbnail (made by the scan, and much
+    /// smaller to decode than a camera original) when its short side has at least
+    /// [`MIN_INPUT_SIDE`] pixels, else the original file.
+    fn clip_input(
+        &self,
+        original: &Path,
+        hash: &ContentHash,
+    ) -> std::result::Result<Pixels, String> {
+        let settings = self.settings();
+        if let Some(&size) = settings.thumbnails.sizes.iter().max() {
+            let thumbnail = thumbnail_path(&self.data_dir().thumbnails(), size, hash);
+            if let Ok(pixels) = shoebox_indexer::load_pixels(&thumbnail, &settings.indexer)
+                && pixels.width.min(pixels.height) >= MIN_INPUT_SIDE
+            {
+                return Ok(pixels);
+            }
+        }
+        shoebox_indexer::load_pixels(original, &settings.indexer)
+    }
+
     /// Embeds up to `limit` photos lacking a current embedding by `clip` into `target` at
     /// `priority`, drops the vectors of photos gone or changed, and saves the index when it
     /// changed. `progress(done, total)`.
@@ -72,18 +102,25 @@ impl Engine {
             // Jobs whose work is gone (done by an earlier run, or the photo changed or left
             // since) finish with nothing to do.
             let mut finished = Vec::with_capacity(jobs.len());
-            let mut images = Vec::with_capacity(jobs.len());
-            let mut kept = Vec::with_capacity(jobs.len());
+            let mut candidates = Vec::with_capacity(jobs.len());
             for job in &jobs {
-                let Some((p, root)) = work
+                match work
                     .get(&job.key)
                     .and_then(|p| Some((p, roots.iter().find(|r| r.id == p.root)?)))
-                else {
-                    finished.push(job.id);
-                    continue;
-                };
-                let path = root.path.join(&p.rel_path);
-                match shoebox_indexer::load_pixels(&path, &self.settings().indexer) {
+                {
+                    Some((p, root)) => candidates.push((job, p, root.path.join(&p.rel_path))),
+                    None => finished.push(job.id),
+                }
+            }
+            // Decoded on the CPU pool, a photo per thread.
+            let decoded: Vec<std::result::Result<Pixels, String>> = candidates
+                .par_iter()
+                .map(|(_, p, path)| self.clip_input(path, &p.hash))
+                .collect();
+            let mut images = Vec::with_capacity(jobs.len());
+            let mut kept = Vec::with_capacity(jobs.len());
+            for ((job, p, _), pixels) in candidates.into_iter().zip(decoded) {
+                match pixels {
                     Ok(pixels) => {
                         images.push(pixels);
                         kept.push((job.id, p));

@@ -18,6 +18,8 @@ pub struct Engine {
     pub(crate) worker_id: String,
     /// The data directory's worker lock, once taken.
     pub(crate) worker_lock: tokio::sync::OnceCell<fs_err::File>,
+    /// The tagging stage's label embeddings, kept between passes.
+    pub(crate) scorer: std::sync::Mutex<Option<std::sync::Arc<crate::tags::Scorer>>>,
 }
 
 impl Engine {
@@ -39,6 +41,7 @@ impl Engine {
             store,
             worker_id: format!("pid {} at {}", std::process::id(), started.as_millis()),
             worker_lock: tokio::sync::OnceCell::new(),
+            scorer: std::sync::Mutex::new(None),
         })
     }
 

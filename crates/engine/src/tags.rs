@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use shoebox_core::{
@@ -27,6 +28,15 @@ const TEMPLATES: [&str; 5] = [
     "a close-up photo of a {}.",
     "a good photo of a {}.",
 ];
+
+/// What a tagger scores with.
+#[derive(Debug)]
+pub(crate) struct Scorer {
+    tagger: String,
+    zero_shot: ZeroShot,
+    /// Each album's id, threshold and direction (the unit mean of its prompts).
+    albums: Vec<(i64, f32, Vec<f32>)>,
+}
 
 /// Photos scored per store transaction.
 const CHUNK: usize = 500;
@@ -89,11 +99,7 @@ impl Engine {
             e.photo
         })
         .await?;
-        let zero_shot = ZeroShot::new(clip, &labels, &TEMPLATES)?;
-        let directions = albums
-            .iter()
-            .map(|a| Ok((a.id, a.threshold, prompt_direction(clip, &a.prompts)?)))
-            .collect::<Result<Vec<_>>>()?;
+        let scorer = self.scorer(clip, &tagger, &labels, &albums)?;
         loop {
             let jobs = self.claim(JobKind::Tag, &tagger, CHUNK).await?;
             if jobs.is_empty() {
@@ -105,7 +111,8 @@ impl Engine {
                     model_id: clip.model_id().to_owned(),
                     vector: e.vector.clone(),
                 };
-                let tags: Vec<(String, f32)> = zero_shot
+                let tags: Vec<(String, f32)> = scorer
+                    .zero_shot
                     .classify(&embedding)?
                     .into_iter()
                     .filter(|p| p.probability >= settings.threshold)
@@ -113,7 +120,8 @@ impl Engine {
                     .map(|p| (p.label, p.probability))
                     .collect();
                 summary.tags += tags.len();
-                let albums: Vec<(i64, f32)> = directions
+                let albums: Vec<(i64, f32)> = scorer
+                    .albums
                     .iter()
                     .filter_map(|(id, threshold, direction)| {
                         let score = dot(direction, &e.vector);
@@ -135,6 +143,34 @@ impl Engine {
             self.complete(jobs.iter().map(|j| j.id).collect()).await?;
         }
         Ok(summary)
+    }
+
+    /// The label embeddings and album directions of `tagger`, made once and kept while the
+    /// tagger stays the same (a live library tags a few photos per pass).
+    fn scorer(
+        &self,
+        clip: &Clip,
+        tagger: &str,
+        labels: &[String],
+        albums: &[SmartAlbum],
+    ) -> Result<Arc<Scorer>> {
+        let mut cached = self
+            .scorer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(scorer) = cached.as_ref().filter(|s| s.tagger == tagger) {
+            return Ok(Arc::clone(scorer));
+        }
+        let scorer = Arc::new(Scorer {
+            tagger: tagger.to_owned(),
+            zero_shot: ZeroShot::new(clip, labels, &TEMPLATES)?,
+            albums: albums
+                .iter()
+                .map(|a| Ok((a.id, a.threshold, prompt_direction(clip, &a.prompts)?)))
+                .collect::<Result<_>>()?,
+        });
+        *cached = Some(Arc::clone(&scorer));
+        Ok(scorer)
     }
 
     /// The id of the tagger `model_id` makes with the configured vocabulary and the albums.

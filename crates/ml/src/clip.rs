@@ -16,6 +16,7 @@ mod vision;
 use std::path::Path;
 
 use candle_core::{DType, Device, IndexOp, Tensor};
+use rayon::prelude::*;
 use serde::Deserialize;
 use shoebox_core::{self as core, Embedding, ImageEmbedder, Pixels, TextEmbedder};
 
@@ -244,8 +245,9 @@ impl ImageEmbedder for Clip {
         if images.is_empty() {
             return Ok(Vec::new());
         }
+        // Resampling a photo to the model's size is single-threaded: one photo per thread.
         let tensors = images
-            .iter()
+            .par_iter()
             .map(|image| self.pixel_tensor(image))
             .collect::<Result<Vec<_>>>()?;
         let batch = Tensor::stack(&tensors, 0).map_err(Error::from)?;
