@@ -102,6 +102,18 @@ fn killed_scan_resumes_and_converges() -> anyhow::Result<()> {
 
 const LIVE_PHOTOS: u64 = 120;
 
+/// Fails with the child's own words when it has exited.
+fn exited_early(child: &mut std::process::Child) -> anyhow::Result<()> {
+    if let Some(status) = child.try_wait()? {
+        let mut stderr = String::new();
+        if let Some(mut pipe) = child.stderr.take() {
+            std::io::Read::read_to_string(&mut pipe, &mut stderr)?;
+        }
+        anyhow::bail!("shoebox watch exited early ({status}): {stderr}");
+    }
+    Ok(())
+}
+
 /// `shoebox watch` killed with SIGKILL mid-pipeline (some photos embedded, others not) and
 /// started again converges: every photo embedded, tagged and in both indices exactly once,
 /// the jobs the killed run held taken back, the queue empty.
@@ -146,7 +158,7 @@ fn killed_live_library_resumes_and_does_each_photo_once() -> anyhow::Result<()> 
 
     let mut child = live(&["watch", path_arg(&photos)?])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()?;
     // Wait, by polling the store with a deadline, until embedding is under way.
     let deadline = Instant::now() + Duration::from_secs(180);
@@ -160,7 +172,7 @@ fn killed_live_library_resumes_and_does_each_photo_once() -> anyhow::Result<()> 
             break;
         }
         anyhow::ensure!(Instant::now() < deadline, "no embedding in time");
-        anyhow::ensure!(child.try_wait()?.is_none(), "shoebox watch exited early");
+        exited_early(&mut child)?;
         std::thread::sleep(Duration::from_millis(20));
     }
     let busy = live(&["watch"]).output()?;
@@ -178,7 +190,7 @@ fn killed_live_library_resumes_and_does_each_photo_once() -> anyhow::Result<()> 
 
     let mut child = live(&["watch"])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()?;
     let deadline = Instant::now() + Duration::from_secs(300);
     let done = loop {
@@ -197,7 +209,7 @@ fn killed_live_library_resumes_and_does_each_photo_once() -> anyhow::Result<()> 
             break s;
         }
         anyhow::ensure!(Instant::now() < deadline, "did not converge: {s}");
-        anyhow::ensure!(child.try_wait()?.is_none(), "shoebox watch exited early");
+        exited_early(&mut child)?;
         std::thread::sleep(Duration::from_millis(50));
     };
     // A clean stop (SIGTERM, as systemd and docker send) lets the run finish its pass.

@@ -169,8 +169,11 @@ pub trait MetadataStore: Send + Sync {
         captions: Vec<StoredCaption>,
     ) -> impl Future<Output = Result<()>> + Send;
 
-    /// The current captions (any model) of every usable photo.
-    fn live_captions(&self) -> impl Future<Output = Result<Vec<StoredCaption>>> + Send;
+    /// The current captions (any model) of every usable photo, or of `photo` only.
+    fn live_captions(
+        &self,
+        photo: Option<PhotoId>,
+    ) -> impl Future<Output = Result<Vec<StoredCaption>>> + Send;
 
     /// Up to `limit` current embeddings of `model_id` whose photo's content has not been
     /// scored by `tagger` (a model and vocabulary), by photo id.
@@ -207,8 +210,25 @@ pub trait MetadataStore: Send + Sync {
     /// The usable photos of an album (scored from their current content), best first.
     fn album_photos(&self, album: i64) -> impl Future<Output = Result<Vec<(PhotoId, f32)>>> + Send;
 
-    /// The tags of every usable photo (zero-shot ones only while scored from its content).
-    fn live_tags(&self) -> impl Future<Output = Result<Vec<PhotoTag>>> + Send;
+    /// The tags of every usable photo, or of `photo` only (zero-shot ones only while scored
+    /// from its content).
+    fn live_tags(
+        &self,
+        photo: Option<PhotoId>,
+    ) -> impl Future<Output = Result<Vec<PhotoTag>>> + Send;
+
+    /// The photos whose text document changed after change `after` of the text log, and the
+    /// last change; `None` when the log no longer reaches back that far (rebuild instead).
+    fn text_changes(
+        &self,
+        after: i64,
+    ) -> impl Future<Output = Result<Option<(Vec<PhotoId>, i64)>>> + Send;
+
+    /// The text log's last change (a full rebuild reflects every change up to it).
+    fn text_log_end(&self) -> impl Future<Output = Result<i64>> + Send;
+
+    /// Forgets the text log's changes up to `up_to` (the text index has them).
+    fn prune_text_changes(&self, up_to: i64) -> impl Future<Output = Result<()>> + Send;
 
     /// Every usable photo.
     fn live_photos(&self) -> impl Future<Output = Result<Vec<Photo>>> + Send;

@@ -194,10 +194,14 @@ impl Engine {
         Ok(summary)
     }
 
-    /// The stored captions of every usable photo, by photo, for the text index.
-    pub(crate) async fn captions_by_photo(&self) -> Result<HashMap<PhotoId, Vec<Caption>>> {
+    /// The stored captions of every usable photo (or of `photo` only), by photo, for the text
+    /// index.
+    pub(crate) async fn captions_by_photo(
+        &self,
+        photo: Option<PhotoId>,
+    ) -> Result<HashMap<PhotoId, Vec<Caption>>> {
         let mut by_photo: HashMap<PhotoId, Vec<Caption>> = HashMap::new();
-        for c in self.store().live_captions().await? {
+        for c in self.store().live_captions(photo).await? {
             by_photo.entry(c.photo).or_default().push(Caption {
                 lang: c.lang,
                 text: c.text,

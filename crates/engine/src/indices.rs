@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use shoebox_core::{MetadataStore, Photo, PhotoId, priority};
+use shoebox_core::{MetadataStore, Photo, PhotoId, PhotoStatus, priority};
 use shoebox_ml::Clip;
 use shoebox_text::{Caption, TextDoc, TextIndex};
 use shoebox_vector::{IndexParams, VectorIndex};
@@ -60,12 +60,6 @@ impl Engine {
             .generation(&format!("vector:{model_id}"))
             .await?;
         Ok(format!("photos={photos};vectors={vectors}"))
-    }
-
-    async fn text_watermark(&self) -> Result<String> {
-        let photos = self.store().generation("photos").await?;
-        let text = self.store().generation("text").await?;
-        Ok(format!("photos={photos};text={text}"))
     }
 
     pub(crate) async fn open_vector(&self, model_id: &str, dim: usize) -> Result<VectorIndex> {
@@ -148,41 +142,87 @@ impl Engine {
         Ok(())
     }
 
-    /// What the text index needs when its watermark is `seen`: nothing when current, else
-    /// every live photo's document.
+    /// What the text index needs when its watermark is `seen`: nothing when current; the
+    /// documents of the photos changed since, when the store's text log still reaches back
+    /// (and they are not too many); else every live photo's document.
     pub(crate) async fn text_update(&self, seen: Option<&str>) -> Result<Option<TextUpdate>> {
-        let watermark = self.text_watermark().await?;
-        if seen == Some(watermark.as_str()) {
-            return Ok(None);
+        let after = seen
+            .and_then(|w| w.strip_prefix(WATERMARK_PREFIX))
+            .and_then(|n| n.parse::<i64>().ok());
+        if let Some(after) = after
+            && let Some((changed, last)) = self.store().text_changes(after).await?
+            && changed.len() <= INCREMENTAL_MAX
+        {
+            if changed.is_empty() {
+                return Ok(None);
+            }
+            let mut update = TextUpdate::new(last, false);
+            for id in changed {
+                match self.store().photo(id).await? {
+                    Some(photo) if photo.status == PhotoStatus::Ok => {
+                        let captions = self.captions_by_photo(Some(id)).await?.remove(&id);
+                        let tags = self.tags_by_photo(Some(id)).await?.remove(&id);
+                        update.upserts.push(text_doc(
+                            &photo,
+                            captions.unwrap_or_default(),
+                            tags.unwrap_or_default(),
+                        ));
+                    }
+                    _ => update.removals.push(id),
+                }
+            }
+            self.store().prune_text_changes(last).await?;
+            return Ok(Some(update));
         }
-        let mut captions = self.captions_by_photo().await?;
-        let mut tags = self.tags_by_photo().await?;
-        let docs = self
-            .store()
-            .live_photos()
-            .await?
-            .iter()
-            .map(|photo| {
-                let captions = captions.remove(&photo.id).unwrap_or_default();
-                let tags = tags.remove(&photo.id).unwrap_or_default();
-                text_doc(photo, captions, tags)
-            })
-            .collect();
-        Ok(Some(TextUpdate { watermark, docs }))
+        // Read where the log ends first: changes made while the documents are read are
+        // applied again next time (upserts), never lost.
+        let last = self.store().text_log_end().await?;
+        let mut update = TextUpdate::new(last, true);
+        let mut captions = self.captions_by_photo(None).await?;
+        let mut tags = self.tags_by_photo(None).await?;
+        for photo in self.store().live_photos().await? {
+            let captions = captions.remove(&photo.id).unwrap_or_default();
+            let tags = tags.remove(&photo.id).unwrap_or_default();
+            update.upserts.push(text_doc(&photo, captions, tags));
+        }
+        self.store().prune_text_changes(last).await?;
+        Ok(Some(update))
     }
 }
 
-/// The text index rebuilt: its documents and the watermark they reflect.
+/// A text index watermark: the last change of the store's text log it reflects.
+const WATERMARK_PREFIX: &str = "text-log=";
+/// Changed photos past which the text index is rebuilt rather than updated one by one.
+const INCREMENTAL_MAX: usize = 2000;
+
+/// A change to the text index: the documents to write and remove (or all of them, from empty),
+/// and the watermark they bring it to.
 pub(crate) struct TextUpdate {
     watermark: String,
-    docs: Vec<TextDoc>,
+    rebuild: bool,
+    upserts: Vec<TextDoc>,
+    removals: Vec<PhotoId>,
 }
 
 impl TextUpdate {
-    /// Replaces the index's documents (no await: it can run under a lock).
+    fn new(last: i64, rebuild: bool) -> Self {
+        Self {
+            watermark: format!("{WATERMARK_PREFIX}{last}"),
+            rebuild,
+            upserts: Vec::new(),
+            removals: Vec::new(),
+        }
+    }
+
+    /// Writes the change (no await: it can run under a lock).
     pub(crate) fn apply(self, text: &mut TextIndex) -> Result<()> {
-        text.clear().map_err(Error::Text)?;
-        for doc in &self.docs {
+        if self.rebuild {
+            text.clear().map_err(Error::Text)?;
+        }
+        for photo in self.removals {
+            text.remove(photo);
+        }
+        for doc in &self.upserts {
             text.upsert(doc).map_err(Error::Text)?;
         }
         text.commit(&self.watermark).map_err(Error::Text)

@@ -205,10 +205,14 @@ impl Engine {
         Ok(labels)
     }
 
-    /// The stored tags of every usable photo, by photo, for the text index.
-    pub(crate) async fn tags_by_photo(&self) -> Result<HashMap<PhotoId, Vec<String>>> {
+    /// The stored tags of every usable photo (or of `photo` only), by photo, for the text
+    /// index.
+    pub(crate) async fn tags_by_photo(
+        &self,
+        photo: Option<PhotoId>,
+    ) -> Result<HashMap<PhotoId, Vec<String>>> {
         let mut by_photo: HashMap<PhotoId, Vec<String>> = HashMap::new();
-        for t in self.store().live_tags().await? {
+        for t in self.store().live_tags(photo).await? {
             by_photo.entry(t.photo).or_default().push(t.tag);
         }
         Ok(by_photo)

@@ -18,6 +18,12 @@ pub enum Error {
         #[source]
         source: sqlx::Error,
     },
+    /// Another process kept the database's open lock (held while it migrates) too long.
+    #[error("cannot open database {url}: another process is still opening it")]
+    OpenLocked {
+        /// The URL given.
+        url: String,
+    },
     /// Applying the embedded migrations failed.
     #[error("cannot migrate database schema")]
     Migrate(#[from] sqlx::migrate::MigrateError),

@@ -9,6 +9,7 @@ mod photos;
 mod roots;
 mod status;
 mod tags;
+mod text_changes;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -62,14 +63,57 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| Error::Open { url, source })?;
-        sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        // Two processes opening one database together (two commands started at once on a
+        // new library) must not both migrate it — SQLite's migrator takes no lock — so opening
+        // holds a lock file; and a new database switches to WAL under an exclusive lock that
+        // SQLite's busy handler does not wait for, so a locked open tries again.
+        let started = std::time::Instant::now();
+        let mut wait = Duration::from_millis(10);
+        let lock_path = path.with_extension("db.open-lock");
+        let lock = fs_err::File::create(&lock_path)?;
+        while lock.file().try_lock().is_err() {
+            if started.elapsed() > BUSY_TIMEOUT {
+                return Err(Error::OpenLocked { url });
+            }
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_millis(500));
+        }
+        loop {
+            let attempt = async {
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(|source| Error::Open {
+                        url: url.clone(),
+                        source,
+                    })?;
+                sqlx::migrate!("../../migrations/sqlite").run(&pool).await?;
+                Ok(pool)
+            };
+            match attempt.await {
+                Ok(pool) => return Ok(Self { pool }),
+                Err(e) if is_locked(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_millis(500));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
+}
+
+/// Whether opening failed because another connection held the database's lock.
+fn is_locked(e: &Error) -> bool {
+    let source = match e {
+        Error::Open { source, .. } => source,
+        Error::Migrate(sqlx::migrate::MigrateError::Execute(source)) => source,
+        _ => return false,
+    };
+    source
+        .as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "5" || code == "6")
 }
 
 impl MetadataStore for SqliteStore {
@@ -138,8 +182,8 @@ impl MetadataStore for SqliteStore {
         Ok(captions::put(&self.pool, model_id, items).await?)
     }
 
-    async fn live_captions(&self) -> core::Result<Vec<StoredCaption>> {
-        Ok(captions::live(&self.pool).await?)
+    async fn live_captions(&self, photo: Option<PhotoId>) -> core::Result<Vec<StoredCaption>> {
+        Ok(captions::live(&self.pool, photo).await?)
     }
 
     async fn pending_tagging(
@@ -160,8 +204,8 @@ impl MetadataStore for SqliteStore {
         Ok(tags::put(&self.pool, tagger, model_id, scored).await?)
     }
 
-    async fn live_tags(&self) -> core::Result<Vec<PhotoTag>> {
-        Ok(tags::live(&self.pool).await?)
+    async fn live_tags(&self, photo: Option<PhotoId>) -> core::Result<Vec<PhotoTag>> {
+        Ok(tags::live(&self.pool, photo).await?)
     }
 
     async fn live_photos(&self) -> core::Result<Vec<Photo>> {
@@ -187,6 +231,18 @@ impl MetadataStore for SqliteStore {
 
     async fn album_photos(&self, album: i64) -> core::Result<Vec<(PhotoId, f32)>> {
         Ok(albums::photos(&self.pool, album).await?)
+    }
+
+    async fn text_changes(&self, after: i64) -> core::Result<Option<(Vec<PhotoId>, i64)>> {
+        Ok(text_changes::since(&self.pool, after).await?)
+    }
+
+    async fn text_log_end(&self) -> core::Result<i64> {
+        Ok(text_changes::last(&self.pool).await?)
+    }
+
+    async fn prune_text_changes(&self, up_to: i64) -> core::Result<()> {
+        Ok(text_changes::prune(&self.pool, up_to).await?)
     }
 
     async fn enqueue_jobs(&self, kind: JobKind, items: Vec<NewJob>) -> core::Result<u64> {

@@ -65,13 +65,16 @@ pub(crate) async fn put(
     tx.commit().await.context("committing captions")
 }
 
-pub(crate) async fn live(pool: &SqlitePool) -> Result<Vec<StoredCaption>> {
+/// The captions that count (for the photo's current content) of every usable photo, or of one.
+pub(crate) async fn live(pool: &SqlitePool, photo: Option<PhotoId>) -> Result<Vec<StoredCaption>> {
     let rows: Vec<CaptionRow> = sqlx::query_as(
         "SELECT c.photo_id, c.content_hash, c.lang, c.text FROM captions c
          JOIN photos p ON p.id = c.photo_id
          WHERE p.status = 'ok' AND p.content_hash = c.content_hash
+           AND (?1 IS NULL OR p.id = ?1)
          ORDER BY c.photo_id, c.lang, c.model_id",
     )
+    .bind(photo.map(|p| p.0))
     .fetch_all(pool)
     .await
     .context("loading captions")?;

@@ -79,16 +79,19 @@ pub(crate) async fn put(
     tx.commit().await.context("committing tags")
 }
 
-pub(crate) async fn live(pool: &SqlitePool) -> Result<Vec<PhotoTag>> {
+/// The tags that count (zero-shot ones only while scored from the photo's current content)
+/// of every usable photo, or of one.
+pub(crate) async fn live(pool: &SqlitePool, photo: Option<PhotoId>) -> Result<Vec<PhotoTag>> {
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "SELECT DISTINCT t.photo_id, t.tag FROM tags t
          JOIN photos p ON p.id = t.photo_id
-         WHERE p.status = 'ok'
+         WHERE p.status = 'ok' AND (?1 IS NULL OR p.id = ?1)
            AND (t.source <> 'zero_shot' OR EXISTS (
                SELECT 1 FROM zero_shot_runs r
                WHERE r.photo_id = t.photo_id AND r.content_hash = p.content_hash))
          ORDER BY t.photo_id, t.tag",
     )
+    .bind(photo.map(|p| p.0))
     .fetch_all(pool)
     .await
     .context("loading tags")?;

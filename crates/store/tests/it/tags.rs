@@ -62,7 +62,10 @@ async fn tagging_is_pending_until_scored_for_the_current_content() -> anyhow::Re
         photo: ids[0],
         tag: tag.to_owned(),
     };
-    assert_eq!(f.store.live_tags().await?, vec![tag("cat"), tag("sofa")]);
+    assert_eq!(
+        f.store.live_tags(None).await?,
+        vec![tag("cat"), tag("sofa")]
+    );
     assert!(
         f.store.generation("text").await? > text_before,
         "the text index is stale"
@@ -81,11 +84,11 @@ async fn tagging_is_pending_until_scored_for_the_current_content() -> anyhow::Re
             }],
         )
         .await?;
-    assert_eq!(f.store.live_tags().await?, vec![tag("dog")]);
+    assert_eq!(f.store.live_tags(None).await?, vec![tag("dog")]);
 
     // New content: its old tags stop counting, and it is pending once re-embedded.
     f.store.apply(vec![replace(ids[0], 9)]).await?;
-    assert!(f.store.live_tags().await?.is_empty());
+    assert!(f.store.live_tags(None).await?.is_empty());
     f.store
         .put_embeddings(MODEL, vec![embedding(ids[0], 9)])
         .await?;
