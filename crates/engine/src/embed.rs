@@ -163,8 +163,14 @@ impl Engine {
                 for photo in &stale {
                     index.remove(*photo);
                 }
-                if index.needs_compaction() {
-                    *index = index.compacted();
+            });
+            // Compaction rebuilds the graph: under the read lock, so searches go on (this
+            // stage is the index's only writer, so nothing changes it meanwhile).
+            let compacted =
+                target.read(|index| index.needs_compaction().then(|| index.compacted()));
+            target.write(|index| {
+                if let Some(compacted) = compacted {
+                    *index = compacted;
                 }
                 index.prepare_search();
             });

@@ -29,8 +29,6 @@ use crate::{Engine, Error, Result};
 
 /// Photos captioned per pass before the watcher is listened to again.
 const CAPTIONS_PER_PASS: u32 = 4;
-/// Photos re-embedded for a model swap per pass.
-const REEMBEDS_PER_PASS: usize = 64;
 /// How long to wait before scanning again when another process holds the scan lock.
 const BUSY_RETRY: Duration = Duration::from_secs(5);
 
@@ -247,7 +245,7 @@ impl Engine {
                         &s.clip,
                         Target::Owned(&mut s.index),
                         priority::REEMBED,
-                        REEMBEDS_PER_PASS,
+                        self.settings().watch.swap_slice.max(1),
                         &|_, _| {},
                     )
                     .await?

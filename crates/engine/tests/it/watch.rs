@@ -198,6 +198,7 @@ async fn a_model_swap_re_embeds_while_the_old_model_answers_then_switches() -> a
         s.captions.enabled = false;
         s.tags.enabled = false;
         s.indexer.batch_size = 32;
+        s.watch.swap_slice = 64;
         // Random weights: every similarity counts.
         s.search.min_similarity = -1.0;
     })
