@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use shoebox_core::{ContentHash, Job, JobKind, MetadataStore, NewJob, PhotoId};
+use shoebox_core::{ContentHash, Job, JobCounts, JobKind, MetadataStore, NewJob, PhotoId};
 
 use crate::{Engine, Error, Result};
 
@@ -54,15 +54,12 @@ impl Engine {
 
     /// Refuses a queue holding kinds this build has no handler for (written by a newer one).
     async fn check_job_kinds(&self) -> Result<()> {
-        for counts in self.store().job_counts().await? {
-            if JobKind::parse(&counts.kind).is_none() {
-                return Err(Error::Library(shoebox_core::Error::Invalid(format!(
-                    "the job queue holds jobs of kind {:?}, which this version of Shoebox cannot run",
-                    counts.kind
-                ))));
-            }
+        match unknown_kinds(&self.store().job_counts().await?).first() {
+            Some(kind) => Err(Error::Library(shoebox_core::Error::Invalid(format!(
+                "the job queue holds jobs of kind {kind:?}, which this version of Shoebox cannot run"
+            )))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Enqueues `work` (each item's photo and key) as jobs of `kind` in `scope`.
@@ -100,9 +97,10 @@ impl Engine {
     /// Records a failed attempt: retried after a backoff, or failed for good (kept with the
     /// reason) after [`MAX_ATTEMPTS`].
     pub(crate) async fn retry_later(&self, job: &Job, reason: &str) -> Result<()> {
-        let retry = (job.attempts < MAX_ATTEMPTS)
-            .then(|| FIRST_RETRY * 4u32.pow(job.attempts.saturating_sub(1)));
-        Ok(self.store().fail_job(job.id, reason, retry).await?)
+        Ok(self
+            .store()
+            .fail_job(job.id, reason, retry_wait(job.attempts))
+            .await?)
     }
 
     /// Removes finished jobs.
@@ -111,5 +109,66 @@ impl Engine {
             self.store().complete_jobs(ids).await?;
         }
         Ok(())
+    }
+}
+
+/// The wait before claiming a job again after its `attempts`-th claim failed; `None` when
+/// that failure is final.
+fn retry_wait(attempts: u32) -> Option<Duration> {
+    (attempts < MAX_ATTEMPTS).then(|| FIRST_RETRY * 4u32.pow(attempts.saturating_sub(1)))
+}
+
+/// The kinds in the queue that no handler runs: each [`JobKind`] has exactly one (a `match`
+/// arm in its stage), so these are the kinds the build does not know.
+fn unknown_kinds(counts: &[JobCounts]) -> Vec<&str> {
+    counts
+        .iter()
+        .map(|c| c.kind.as_str())
+        .filter(|kind| JobKind::parse(kind).is_none())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_handler_and_others_are_named() {
+        let counts = |kinds: &[&str]| -> Vec<JobCounts> {
+            kinds
+                .iter()
+                .map(|k| JobCounts {
+                    kind: (*k).to_owned(),
+                    ..JobCounts::default()
+                })
+                .collect()
+        };
+        let known: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert!(unknown_kinds(&counts(&known)).is_empty());
+        assert_eq!(
+            unknown_kinds(&counts(&["embed", "transcode"])),
+            ["transcode"]
+        );
+        for kind in JobKind::ALL {
+            assert_eq!(
+                JobKind::parse(kind.as_str()),
+                Some(kind),
+                "names round-trip"
+            );
+        }
+    }
+
+    #[test]
+    fn retries_back_off_four_times_longer_each_time() {
+        let waits: Vec<Option<Duration>> = (1..=4).map(retry_wait).collect();
+        assert_eq!(
+            waits,
+            [
+                Some(Duration::from_secs(30)),
+                Some(Duration::from_secs(120)),
+                None,
+                None
+            ]
+        );
     }
 }
