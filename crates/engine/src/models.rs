@@ -23,9 +23,12 @@ impl Engine {
     fn load_clip(&self, name: &str, model_dir: Option<&Path>) -> Result<Clip> {
         let (dir, id) = self.model_folder(name, model_dir)?;
         let device = shoebox_ml::device(&self.settings().models.device)?;
-        let mut clip = Clip::load(&dir, id, &device)?;
-        clip.set_precision(self.settings().models.precision)?;
-        Ok(clip)
+        Ok(Clip::load_in(
+            &dir,
+            id,
+            &device,
+            self.settings().models.precision,
+        )?)
     }
 
     /// Loads the captioner (BLIP or PaliGemma) from `model_dir`, or from the models folder the
@@ -47,9 +50,12 @@ impl Engine {
             other => other,
         })?;
         let device = shoebox_ml::device(&self.settings().models.device)?;
-        let mut model = ImageToText::load(&dir, id, &device)?;
-        model.set_precision(self.settings().models.precision)?;
-        Ok(model)
+        Ok(ImageToText::load_in(
+            &dir,
+            id,
+            &device,
+            self.settings().models.precision,
+        )?)
     }
 
     /// The answer to `question` about a photo file, in `lang` (the model's languages only).

@@ -81,8 +81,8 @@ fn main() -> anyhow::Result<()> {
 /// from the difference), and a short answer.
 fn row(name: &str, precision: Precision, dir: &std::path::Path) -> anyhow::Result<()> {
     let started = Instant::now();
-    let mut model = ImageToText::load(dir, "random", &Device::Cpu)?;
-    let effective = model.set_precision(precision)?;
+    let model = ImageToText::load_in(dir, "random", &Device::Cpu, precision)?;
+    let effective = precision.effective(&Device::Cpu);
     let load_s = started.elapsed().as_secs_f64();
     let loaded_mib = rss_mib("VmRSS:");
     let (width, height) = (640u32, 480u32);

@@ -63,10 +63,28 @@ struct ModelType {
 }
 
 impl Clip {
-    /// Loads the checkpoint in `dir` under the id `model_id`.
+    /// Loads the checkpoint in `dir` under the id `model_id`, its matrix products in
+    /// `precision` where this device and CPU allow it (see [`Self::set_precision`]) — made so
+    /// from the start, never held in f32 beside.
+    pub fn load_in(
+        dir: &Path,
+        model_id: impl Into<String>,
+        device: &Device,
+        precision: Precision,
+    ) -> Result<Self> {
+        // MobileCLIP runs in f32 (its convolutions are candle's).
+        let precision = if is_mobileclip(dir) {
+            Precision::F32
+        } else {
+            precision.effective(device)
+        };
+        crate::nn::loading_in(precision, || Self::load(dir, model_id, device))
+    }
+
+    /// Loads the checkpoint in `dir` under the id `model_id`, in f32.
     pub fn load(dir: &Path, model_id: impl Into<String>, device: &Device) -> Result<Self> {
         let checkpoint = Checkpoint::new(dir);
-        if !dir.join("config.json").is_file() && dir.join(mobileclip::CONFIG).is_file() {
+        if is_mobileclip(dir) {
             let m = mobileclip::load(&checkpoint, device)?;
             return Ok(Self {
                 tokenizer: TextTokenizer::load(&checkpoint, m.context)?,
@@ -263,4 +281,9 @@ impl TextEmbedder for Clip {
     fn embed_texts(&self, texts: &[&str]) -> core::Result<Vec<Embedding>> {
         Ok(Clip::embed_texts(self, texts)?)
     }
+}
+
+/// Whether `dir` holds an open_clip MobileCLIP checkpoint rather than a Hugging Face one.
+fn is_mobileclip(dir: &Path) -> bool {
+    !dir.join("config.json").is_file() && dir.join(mobileclip::CONFIG).is_file()
 }

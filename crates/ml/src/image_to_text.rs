@@ -44,6 +44,20 @@ impl ImageToText {
 }
 
 impl ImageToText {
+    /// Loads the checkpoint in `dir` under the id `model_id`, its matrix products in
+    /// `precision` where this device and CPU allow it — made so from the start, never held in
+    /// f32 beside.
+    pub fn load_in(
+        dir: &Path,
+        model_id: impl Into<String>,
+        device: &Device,
+        precision: Precision,
+    ) -> Result<Self> {
+        crate::nn::loading_in(precision.effective(device), || {
+            Self::load(dir, model_id, device)
+        })
+    }
+
     /// Has the model's matrix products run in `precision` where this device and CPU allow it;
     /// returns the precision now in effect.
     pub fn set_precision(&mut self, precision: Precision) -> Result<Precision> {

@@ -11,6 +11,6 @@ mod patches;
 pub(crate) use activation::Activation;
 pub(crate) use attention::{Attention, attend};
 pub(crate) use encoder::{Encoder, EncoderConfig};
-pub(crate) use linear::Linear;
+pub(crate) use linear::{Linear, loading_in};
 pub(crate) use mlp::Mlp;
 pub(crate) use patches::PatchEmbedding;

@@ -59,7 +59,7 @@ pub enum Precision {
 impl Precision {
     /// The precision a model on `device` gets when asked for this one: bf16 needs a CPU with
     /// AVX-512 BF16, the quantised formats a CPU; f32 otherwise.
-    pub(crate) fn effective(self, device: &candle_core::Device) -> Self {
+    pub fn effective(self, device: &candle_core::Device) -> Self {
         match self {
             Self::Bf16 if device.is_cpu() && bf16_supported() => self,
             Self::Q8_0 | Self::Q4K if device.is_cpu() => self,

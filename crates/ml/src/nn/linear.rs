@@ -1,6 +1,7 @@
 //! A linear layer, `y = x · Wᵀ + b`: on CPUs with AVX2 and FMA through [`sgemm`] with the
 //! weights packed at load time; elsewhere (other CPUs, GPUs) through candle's matmul.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use candle_core::quantized::{GgmlDType, QTensor};
@@ -9,6 +10,25 @@ use candle_nn::VarBuilder;
 
 use super::Activation;
 use crate::kernels::sgemm::{self, PackedWeights, Precision};
+
+thread_local! {
+    /// The precision layers are made in while a model loads on this thread.
+    static LOAD_PRECISION: Cell<Precision> = const { Cell::new(Precision::F32) };
+}
+
+/// Runs `load` (a model's loading, on this thread) with every layer it makes put straight into
+/// `precision`: converting after loading would hold the f32 form and the new one at once.
+pub(crate) fn loading_in<R>(precision: Precision, load: impl FnOnce() -> R) -> R {
+    /// Puts the previous precision back, even when `load` panics.
+    struct Restore(Precision);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            LOAD_PRECISION.set(self.0);
+        }
+    }
+    let _restore = Restore(LOAD_PRECISION.replace(precision));
+    load()
+}
 
 #[derive(Debug, Clone)]
 pub(crate) enum Linear {
@@ -115,19 +135,14 @@ impl Linear {
         }
     }
 
-    /// A layer from its weight (`[out, in]`) and bias (`[out]`).
+    /// A layer from its weight (`[out, in]`) and bias (`[out]`), packed for the CPU in the
+    /// precision of the load under way ([`loading_in`]; f32 outside one).
     pub(crate) fn from_parts(weight: Tensor, bias: Option<Tensor>) -> Result<Self> {
-        if weight.device().is_cpu() && weight.dtype() == DType::F32 {
-            let (out_dim, in_dim) = weight.dims2()?;
-            let data = weight.flatten_all()?.to_vec1::<f32>()?;
-            if let Some(weights) = PackedWeights::new(&data, out_dim, in_dim) {
-                return Ok(Self::Packed(Packed {
-                    weights,
-                    bias: bias.as_ref().map(Tensor::to_vec1::<f32>).transpose()?,
-                }));
-            }
+        let mut layer = Self::Plain { weight, bias };
+        if layer.parts()?.0.dtype() == DType::F32 {
+            layer.set_precision(LOAD_PRECISION.get())?;
         }
-        Ok(Self::Plain { weight, bias })
+        Ok(layer)
     }
 
     pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {

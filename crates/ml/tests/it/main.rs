@@ -5,6 +5,7 @@ mod blip;
 mod clip_errors;
 mod paligemma;
 mod parity;
+mod precision;
 mod pull;
 mod tokenizer_parity;
 mod zero_shot;
