@@ -63,6 +63,19 @@ pub(crate) enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// Serve the web API (and keep the library current, as `watch` does) until Ctrl-C.
+    Serve {
+        /// Photo folders to add as roots.
+        paths: Vec<PathBuf>,
+        /// Address to listen on; put a TLS reverse proxy in front to serve beyond this host.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "SHOEBOX_LISTEN")]
+        listen: std::net::SocketAddr,
+        /// Do not caption photos (see `[captions]` in the settings).
+        #[arg(long)]
+        no_caption: bool,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
     /// Find photos by meaning and by words: `beach -people`, `2:dog + cat`, "a red bicycle".
     Search {
         /// The query; empty lists photos newest first.

@@ -9,6 +9,7 @@ mod index;
 mod models;
 mod roots;
 mod search;
+mod serve;
 mod show;
 mod status;
 mod watch;
@@ -28,6 +29,12 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             model,
             ..
         } => index::run(&engine, &paths, !no_embed, model.model_dir.as_deref(), json).await,
+        Command::Serve {
+            paths,
+            listen,
+            model,
+            ..
+        } => serve::run(engine, &paths, model.model_dir.as_deref(), listen).await,
         Command::Watch { paths, model, .. } => {
             watch::run(&engine, &paths, model.model_dir.as_deref()).await
         }
@@ -124,6 +131,9 @@ async fn open(global: &Global, command: &Command) -> anyhow::Result<Engine> {
         no_caption: true, ..
     }
     | Command::Watch {
+        no_caption: true, ..
+    }
+    | Command::Serve {
         no_caption: true, ..
     } = command
     {

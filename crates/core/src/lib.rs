@@ -16,6 +16,7 @@ mod photo;
 mod query;
 mod root;
 mod store;
+mod user;
 
 pub use album::{MAX_ALBUM_NAME, MAX_ALBUM_PROMPTS, MAX_PROMPT, SmartAlbum};
 pub use captioner::Captioner;
@@ -32,3 +33,4 @@ pub use store::{
     FailureReport, LibraryStatus, MetadataStore, PendingPhoto, PhotoTag, StoredCaption,
     StoredEmbedding, ZeroShotTags,
 };
+pub use user::{Role, Session, User};

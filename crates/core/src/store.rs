@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ContentHash, Job, JobCounts, JobFailure, JobKind, KnownPhoto, NewJob, Photo, PhotoId,
-    PhotoWrite, Result, Root, RootId, ScanProblem, SmartAlbum,
+    PhotoWrite, Result, Root, RootId, ScanProblem, Session, SmartAlbum, User,
 };
 
 /// Counts and problems for `shoebox status`.
@@ -274,6 +274,39 @@ pub trait MetadataStore: Send + Sync {
 
     /// Up to `limit` jobs failed for good, newest first.
     fn job_failures(&self, limit: u32) -> impl Future<Output = Result<Vec<JobFailure>>> + Send;
+
+    /// Creates the first user, an admin, unless a user exists already (then `None`): the
+    /// first-run setup, safe against two at once.
+    fn create_first_admin(
+        &self,
+        name: &str,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
+
+    /// How many users there are.
+    fn user_count(&self) -> impl Future<Output = Result<u64>> + Send;
+
+    /// The user `name` with their password hash.
+    fn user_by_name(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<(User, String)>>> + Send;
+
+    /// Starts a session for `user`, known by the SHA-256 of its token, until `expires_at`.
+    fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user: i64,
+        csrf: &str,
+        expires_at: time::OffsetDateTime,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The live (unexpired) session whose token hashes to `token_hash`.
+    fn session(&self, token_hash: [u8; 32])
+    -> impl Future<Output = Result<Option<Session>>> + Send;
+
+    /// Ends a session.
+    fn delete_session(&self, token_hash: [u8; 32]) -> impl Future<Output = Result<()>> + Send;
 
     /// A change counter of the data a derived index is built from (`photos`, `text`,
     /// `vector:MODEL`); 0 before any change.

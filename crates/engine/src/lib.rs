@@ -44,5 +44,5 @@ pub use shoebox_indexer::{
     IndexerSettings, Method as WatchMethod, ScanProgress, ScanSummary, ThumbnailSettings,
     WatchMode, WatchSettings, thumbnail_path,
 };
-pub use shoebox_ml::{DownloadProgress, Family, Prediction};
+pub use shoebox_ml::{Clip, DownloadProgress, Family, ImageToText, Prediction};
 pub use tags::{TagSettings, TagSummary};

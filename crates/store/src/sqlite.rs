@@ -10,6 +10,7 @@ mod roots;
 mod status;
 mod tags;
 mod text_changes;
+mod users;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -18,8 +19,8 @@ use std::time::Duration;
 use shoebox_core as core;
 use shoebox_core::{
     Job, JobCounts, JobFailure, JobKind, KnownPhoto, LibraryStatus, MetadataStore, NewJob,
-    PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite, Root, RootId, ScanProblem, SmartAlbum,
-    StoredCaption, StoredEmbedding, ZeroShotTags,
+    PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite, Root, RootId, ScanProblem, Session,
+    SmartAlbum, StoredCaption, StoredEmbedding, User, ZeroShotTags,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -243,6 +244,40 @@ impl MetadataStore for SqliteStore {
 
     async fn prune_text_changes(&self, up_to: i64) -> core::Result<()> {
         Ok(text_changes::prune(&self.pool, up_to).await?)
+    }
+
+    async fn create_first_admin(
+        &self,
+        name: &str,
+        password_hash: &str,
+    ) -> core::Result<Option<User>> {
+        Ok(users::create_first_admin(&self.pool, name, password_hash).await?)
+    }
+
+    async fn user_count(&self) -> core::Result<u64> {
+        Ok(users::count(&self.pool).await?)
+    }
+
+    async fn user_by_name(&self, name: &str) -> core::Result<Option<(User, String)>> {
+        Ok(users::by_name(&self.pool, name).await?)
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: [u8; 32],
+        user: i64,
+        csrf: &str,
+        expires_at: time::OffsetDateTime,
+    ) -> core::Result<()> {
+        Ok(users::create_session(&self.pool, token_hash, user, csrf, expires_at).await?)
+    }
+
+    async fn session(&self, token_hash: [u8; 32]) -> core::Result<Option<Session>> {
+        Ok(users::session(&self.pool, token_hash).await?)
+    }
+
+    async fn delete_session(&self, token_hash: [u8; 32]) -> core::Result<()> {
+        Ok(users::delete_session(&self.pool, token_hash).await?)
     }
 
     async fn enqueue_jobs(&self, kind: JobKind, items: Vec<NewJob>) -> core::Result<u64> {

@@ -3,18 +3,38 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use shoebox_engine::{Engine, Error, LiveEvent, LiveModels, WatchMethod};
+use shoebox_engine::{
+    Clip, Engine, Error, ImageToText, LiveEvent, LiveModels, LiveSearch, WatchMethod,
+};
 
-pub(crate) async fn run(
+/// The models and live searches of a live library, as the settings say.
+pub(crate) struct Live {
+    clip: Option<Arc<Clip>>,
+    captioner: Option<ImageToText>,
+    /// What searches read (the active model: during a swap, the old one).
+    pub(crate) search: Option<Arc<LiveSearch>>,
+}
+
+impl Live {
+    pub(crate) fn models(&self) -> LiveModels<'_> {
+        LiveModels {
+            clip: self.clip.clone(),
+            captioner: self
+                .captioner
+                .as_ref()
+                .map(|m| m as &dyn shoebox_core::Captioner),
+        }
+    }
+}
+
+/// Adds `paths` as roots and loads the models, saying on stderr which stages are off.
+pub(crate) async fn prepare(
     engine: &Engine,
     paths: &[PathBuf],
     model_dir: Option<&Path>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Live> {
     for path in paths {
         engine.add_root(path).await?;
-    }
-    if engine.roots().await?.is_empty() {
-        anyhow::bail!("no library roots yet: run `shoebox watch PHOTO_FOLDER`");
     }
     let clip = match engine.clip(model_dir) {
         Ok(clip) => Some(Arc::new(clip)),
@@ -50,30 +70,50 @@ pub(crate) async fn run(
     } else {
         None
     };
-    let models = LiveModels {
-        clip,
-        captioner: captioner
-            .as_ref()
-            .map(|m| m as &dyn shoebox_core::Captioner),
-    };
-    let live = match active {
-        Some(old) => Some(engine.live_search(old).await?),
+    let search = match active.or_else(|| clip.clone()) {
+        Some(active) => Some(Arc::new(engine.live_search(active).await?)),
         None => None,
     };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-    });
+    Ok(Live {
+        clip,
+        captioner,
+        search,
+    })
+}
+
+pub(crate) async fn run(
+    engine: &Engine,
+    paths: &[PathBuf],
+    model_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    let live = prepare(engine, paths, model_dir).await?;
+    if engine.roots().await?.is_empty() {
+        anyhow::bail!("no library roots yet: run `shoebox watch PHOTO_FOLDER`");
+    }
     engine
-        .watch(&models, live.as_ref(), stopped, &print)
+        .watch(
+            &live.models(),
+            live.search.as_deref(),
+            stop_on_signal(),
+            &print,
+        )
         .await?;
     eprintln!("Stopped.");
     Ok(())
 }
 
+/// Turns true on Ctrl-C or SIGTERM.
+pub(crate) fn stop_on_signal() -> tokio::sync::watch::Receiver<bool> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    stopped
+}
+
 /// One line per event on stderr (stdout stays free for scripts).
-fn print(event: &LiveEvent) {
+pub(crate) fn print(event: &LiveEvent) {
     match event {
         LiveEvent::Watching(methods) => {
             for (root, method) in methods {

@@ -1,0 +1,38 @@
+//! `shoebox serve`: the live library and the HTTP API in one process.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use shoebox_engine::Engine;
+use shoebox_server::AppState;
+
+use super::watch::{prepare, print, stop_on_signal};
+
+pub(crate) async fn run(
+    engine: Engine,
+    paths: &[PathBuf],
+    model_dir: Option<&Path>,
+    listen: SocketAddr,
+) -> anyhow::Result<()> {
+    let engine = Arc::new(engine);
+    let live = prepare(&engine, paths, model_dir).await?;
+    let state = AppState::new(Arc::clone(&engine), live.search.clone());
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    eprintln!("Listening on http://{}", listener.local_addr()?);
+    let stopped = stop_on_signal();
+    let mut server_stop = stopped.clone();
+    let server = tokio::spawn(shoebox_server::serve(listener, state, async move {
+        let _ = server_stop.wait_for(|stop| *stop).await;
+    }));
+    if engine.roots().await?.is_empty() {
+        eprintln!("No library roots yet: add one (shoebox roots add DIR) and restart.");
+    } else {
+        engine
+            .watch(&live.models(), live.search.as_deref(), stopped, &print)
+            .await?;
+    }
+    server.await??;
+    eprintln!("Stopped.");
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! People who use Shoebox through the web UI and the API, and their sessions.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including the library's roots, models and users.
+    Admin,
+    /// Search, browse, tag, ask.
+    Member,
+}
+
+impl Role {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+
+    /// The role a stored name stands for.
+    pub fn parse(name: &str) -> Option<Self> {
+        [Self::Admin, Self::Member]
+            .into_iter()
+            .find(|r| r.as_str() == name)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The store's id.
+    pub id: i64,
+    /// The login name, unique.
+    pub name: String,
+    /// What they may do.
+    pub role: Role,
+}
+
+/// A signed-in session: whose it is, and the token unsafe requests must repeat (CSRF).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The user signed in.
+    pub user: User,
+    /// The session's anti-forgery token.
+    pub csrf: String,
+}

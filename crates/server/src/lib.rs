@@ -1,0 +1,62 @@
+//! Shoebox's HTTP API: the axum routes under `/api/v1` over the engine, with sign-in (a
+//! first-run admin, argon2id passwords, session cookies with an anti-forgery token), login
+//! throttling, body limits and security headers. Requests name photos by id only: no path from
+//! a request ever reaches the file system.
+
+mod auth;
+mod error;
+mod headers;
+mod routes;
+mod throttle;
+
+use std::sync::Arc;
+
+use axum::Router;
+use shoebox_engine::{Engine, LiveSearch};
+
+pub use error::ApiError;
+
+/// What the handlers share.
+pub struct AppState {
+    /// The library.
+    pub engine: Arc<Engine>,
+    /// Live searches; `None` without a CLIP model.
+    pub live: Option<Arc<LiveSearch>>,
+    throttle: throttle::Throttle,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("live", &self.live)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The state of a server over `engine` (and `live`, when there is a CLIP model).
+    pub fn new(engine: Arc<Engine>, live: Option<Arc<LiveSearch>>) -> Arc<Self> {
+        Arc::new(Self {
+            engine,
+            live,
+            throttle: throttle::Throttle::default(),
+        })
+    }
+}
+
+/// Every route, with the security headers and body limit.
+pub fn router(state: Arc<AppState>) -> Router {
+    routes::routes(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then lets requests in flight
+/// finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

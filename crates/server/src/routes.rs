@@ -1,0 +1,286 @@
+//! The routes: health checks, first-run setup and sign-in, and the library under `/api/v1`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router, middleware};
+use serde::{Deserialize, Serialize};
+use shoebox_core::{MetadataStore, PhotoId, User};
+use shoebox_engine::{Progress, SearchPage, SearchRequest, SortOrder, thumbnail_path};
+use time::OffsetDateTime;
+
+use crate::auth::{Caller, SESSION_COOKIE, hash_password, new_token, token_hash, verify_password};
+use crate::error::internal;
+use crate::headers::security_headers;
+use crate::{ApiError, AppState};
+
+/// Request bodies are small JSON documents.
+const MAX_BODY: usize = 64 * 1024;
+/// How long a session lasts.
+const SESSION_DAYS: i64 = 30;
+/// Longest login name, in bytes.
+const MAX_NAME: usize = 64;
+/// Password length limits, in bytes (argon2 hashes any length; this bounds the work).
+const PASSWORD_BYTES: std::ops::RangeInclusive<usize> = 10..=1024;
+/// Most hits per page.
+const MAX_LIMIT: usize = 200;
+
+type Shared = State<Arc<AppState>>;
+
+pub(crate) fn routes(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/setup", post(setup))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/me", get(me))
+        .route("/search", get(search))
+        .route("/photos/{id}", get(photo))
+        .route("/photos/{id}/thumbnail/{size}", get(thumbnail))
+        .route("/status", get(status));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .nest("/api/v1", api)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Ready when the database answers.
+async fn ready(State(state): Shared) -> Result<&'static str, ApiError> {
+    state.engine.store().user_count().await?;
+    Ok("ready")
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    name: String,
+    password: String,
+}
+
+/// First run: creates the admin, once.
+async fn setup(
+    State(state): Shared,
+    Json(c): Json<Credentials>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    let name = c.name.trim();
+    if name.is_empty() || name.len() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "a name is 1 to {MAX_NAME} bytes without control characters"
+        )));
+    }
+    if !PASSWORD_BYTES.contains(&c.password.len()) {
+        return Err(ApiError::bad_request(format!(
+            "a password is {} to {} bytes",
+            PASSWORD_BYTES.start(),
+            PASSWORD_BYTES.end()
+        )));
+    }
+    let hash = hash_password(&c.password)?;
+    match state.engine.store().create_first_admin(name, &hash).await? {
+        Some(user) => Ok((StatusCode::CREATED, Json(user))),
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_set_up",
+            "Shoebox has its admin already: sign in",
+        )),
+    }
+}
+
+#[derive(Serialize)]
+struct SignedIn {
+    user: User,
+    /// Repeat in the `x-csrf-token` header of every unsafe request.
+    csrf: String,
+}
+
+/// Signs in: a session cookie (HttpOnly, SameSite=Strict; Secure behind TLS) and the session's
+/// anti-forgery token.
+async fn login(
+    State(state): Shared,
+    headers: HeaderMap,
+    Json(c): Json<Credentials>,
+) -> Result<Response, ApiError> {
+    if !state.throttle.allows(&c.name) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "throttled",
+            "too many failed sign-ins for this name; try again in 15 minutes",
+        ));
+    }
+    if c.password.len() > *PASSWORD_BYTES.end() {
+        return Err(ApiError::bad_request("password too long"));
+    }
+    let found = state.engine.store().user_by_name(&c.name).await?;
+    let Some((user, hash)) = found.filter(|(_, hash)| verify_password(&c.password, hash)) else {
+        state.throttle.failed(&c.name);
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "wrong name or password",
+        ));
+    };
+    drop(hash);
+    state.throttle.succeeded(&c.name);
+    let (token, csrf) = (new_token()?, new_token()?);
+    let expires = OffsetDateTime::now_utc() + time::Duration::days(SESSION_DAYS);
+    state
+        .engine
+        .store()
+        .create_session(token_hash(&token), user.id, &csrf, expires)
+        .await?;
+    let secure = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes() == b"https");
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        SESSION_DAYS * 24 * 3600,
+        if secure { "; Secure" } else { "" }
+    );
+    let mut response = Json(SignedIn { user, csrf }).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| internal(&e))?,
+    );
+    Ok(response)
+}
+
+/// Ends the session.
+async fn logout(State(state): Shared, caller: Caller) -> Result<Response, ApiError> {
+    state
+        .engine
+        .store()
+        .delete_session(caller.token_hash)
+        .await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("shoebox_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(response)
+}
+
+async fn me(caller: Caller) -> Json<User> {
+    Json(caller.session.user)
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    limit: Option<usize>,
+    cursor: Option<String>,
+    #[serde(default)]
+    sort: SortOrder,
+}
+
+/// A search by meaning and words (the engine's query syntax).
+async fn search(
+    State(state): Shared,
+    _caller: Caller,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<SearchPage>, ApiError> {
+    let live = state.live.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "search_unavailable",
+            "search is off until a CLIP model is installed (shoebox models pull)",
+        )
+    })?;
+    let limit = query.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!("limit is 1 to {MAX_LIMIT}")));
+    }
+    let request = SearchRequest {
+        query: query.q,
+        limit,
+        cursor: query.cursor,
+        sort: query.sort,
+        ..SearchRequest::default()
+    };
+    Ok(Json(
+        live.search(&state.engine.settings().search, &request)?,
+    ))
+}
+
+/// A photo id from the path: a positive number, never a path.
+fn photo_id(raw: &str) -> Result<PhotoId, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(PhotoId)
+        .ok_or_else(|| ApiError::bad_request(format!("{raw:?} is not a photo id")))
+}
+
+/// A photo's record.
+async fn photo(
+    State(state): Shared,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<shoebox_core::Photo>, ApiError> {
+    let id = photo_id(&id)?;
+    state
+        .engine
+        .photo(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("photo"))
+}
+
+/// A photo's thumbnail of a configured size, cached by its content hash.
+async fn thumbnail(
+    State(state): Shared,
+    _caller: Caller,
+    Path((id, size)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = photo_id(&id)?;
+    let sizes = &state.engine.settings().thumbnails.sizes;
+    let size = size
+        .parse::<u32>()
+        .ok()
+        .filter(|s| sizes.contains(s))
+        .ok_or_else(|| ApiError::bad_request(format!("thumbnail sizes are {sizes:?}")))?;
+    let photo = state
+        .engine
+        .photo(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("photo"))?;
+    let hash = photo.hash.ok_or_else(|| ApiError::not_found("thumbnail"))?;
+    let etag = format!("\"{}-{size}\"", hash.to_hex());
+    let cached = headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes());
+    let mut response = if cached {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let path = thumbnail_path(&state.engine.data_dir().thumbnails(), size, &hash);
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|_| ApiError::not_found("thumbnail"))?;
+        let mut response = Response::new(Body::from(bytes));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+        response
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ETAG,
+        HeaderValue::from_str(&etag).map_err(|e| internal(&e))?,
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    Ok(response)
+}
+
+/// The pipeline's progress.
+async fn status(State(state): Shared, _caller: Caller) -> Result<Json<Progress>, ApiError> {
+    Ok(Json(state.engine.progress().await?))
+}

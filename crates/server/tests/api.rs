@@ -1,0 +1,368 @@
+//! The API through its router, without a socket: every route unauthenticated, with bad input
+//! and on its happy path; first-run setup once; sign-in, its throttle, the session cookie's
+//! flags, the anti-forgery token on unsafe methods, sign-out; ids only, never paths.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use axum::response::Response;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use shoebox_engine::{Engine, Settings};
+use shoebox_server::{AppState, router};
+use tower::ServiceExt;
+
+/// A library with the fixture photos scanned (no CLIP model: search is off).
+struct Api {
+    app: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+impl Api {
+    async fn new() -> anyhow::Result<Self> {
+        Self::with_model(false).await
+    }
+
+    /// With `model`, the tiny CLIP checkpoint embeds the photos and searches run.
+    async fn with_model(model: bool) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let photos = dir.path().join("photos");
+        for name in ["cat.jpg", "rocket.jpg"] {
+            shoebox_testkit::put(&photos, name, &shoebox_testkit::fixture(name)?)?;
+        }
+        let mut settings = Settings::default();
+        settings.storage.data_dir = dir.path().join("data");
+        settings.search.min_similarity = -1.0;
+        let engine = Engine::open(settings).await?;
+        engine.index(&[photos], &()).await?;
+        let live = if model {
+            let clip_tiny = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures/clip-tiny");
+            let clip = Arc::new(engine.clip(Some(&clip_tiny))?);
+            let mut indices = engine.indices(&clip).await?;
+            engine
+                .embed_library(&clip, &mut indices, &|_, _| {})
+                .await?;
+            drop(indices);
+            Some(Arc::new(engine.live_search(clip).await?))
+        } else {
+            None
+        };
+        let app = router(AppState::new(Arc::new(engine), live));
+        Ok(Self { app, _dir: dir })
+    }
+
+    async fn send(&self, request: Request<Body>) -> anyhow::Result<Response> {
+        Ok(self.app.clone().oneshot(request).await?)
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+        session: Option<&Session>,
+    ) -> anyhow::Result<(StatusCode, Value, Response<()>)> {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(s) = session {
+            request = request
+                .header(header::COOKIE, &s.cookie)
+                .header("x-csrf-token", &s.csrf);
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))?,
+            None => request.body(Body::empty())?,
+        };
+        let response = self.send(request).await?;
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await?.to_bytes();
+        let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok((parts.status, value, Response::from_parts(parts, ())))
+    }
+
+    async fn setup_and_login(&self) -> anyhow::Result<Session> {
+        let (status, _, _) = self
+            .call(Method::POST, "/api/v1/setup", Some(admin()), None)
+            .await?;
+        assert_eq!(status, StatusCode::CREATED);
+        self.login().await
+    }
+
+    async fn login(&self) -> anyhow::Result<Session> {
+        let (status, body, response) = self
+            .call(Method::POST, "/api/v1/login", Some(admin()), None)
+            .await?;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let cookie = response
+            .headers()
+            .get(header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| anyhow::anyhow!("no cookie"))?
+            .to_owned();
+        for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(cookie.contains(flag), "{cookie}");
+        }
+        Ok(Session {
+            cookie: cookie.split(';').next().unwrap_or_default().to_owned(),
+            csrf: body["csrf"].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+}
+
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+fn admin() -> Value {
+    json!({ "name": "admin", "password": "a long enough password" })
+}
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_default()
+}
+
+const PROTECTED: [&str; 5] = [
+    "/api/v1/me",
+    "/api/v1/search?q=cat",
+    "/api/v1/photos/1",
+    "/api/v1/photos/1/thumbnail/256",
+    "/api/v1/status",
+];
+
+#[tokio::test]
+async fn health_is_open_and_everything_else_wants_a_session() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    for open in ["/healthz", "/readyz"] {
+        let (status, _, response) = api.call(Method::GET, open, None, None).await?;
+        assert_eq!(status, StatusCode::OK, "{open}");
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert!(
+            headers["content-security-policy"]
+                .to_str()?
+                .contains("frame-ancestors 'none'")
+        );
+        assert_eq!(headers["referrer-policy"], "no-referrer");
+    }
+    for uri in PROTECTED {
+        let (status, body, _) = api.call(Method::GET, uri, None, None).await?;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert_eq!(code(&body), "unauthenticated");
+    }
+    let forged = Session {
+        cookie: "shoebox_session=00ff".to_owned(),
+        csrf: String::new(),
+    };
+    let (status, _, _) = api
+        .call(Method::GET, "/api/v1/me", None, Some(&forged))
+        .await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "an unknown token");
+    Ok(())
+}
+
+#[tokio::test]
+async fn setup_runs_once_and_checks_its_input() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let short = json!({ "name": "admin", "password": "short" });
+    let (status, body, _) = api
+        .call(Method::POST, "/api/v1/setup", Some(short), None)
+        .await?;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "bad_request")
+    );
+    let (status, _, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/setup",
+            Some(json!({ "name": 1 })),
+            None,
+        )
+        .await?;
+    assert!(status.is_client_error(), "malformed body: {status}");
+    let (status, body, _) = api
+        .call(Method::POST, "/api/v1/setup", Some(admin()), None)
+        .await?;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        (body["name"].as_str(), body["role"].as_str()),
+        (Some("admin"), Some("admin"))
+    );
+    let again = json!({ "name": "intruder", "password": "another long password" });
+    let (status, body, _) = api
+        .call(Method::POST, "/api/v1/setup", Some(again), None)
+        .await?;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::CONFLICT, "already_set_up")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_and_sign_out_needs_the_csrf_token() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let session = api.setup_and_login().await?;
+    let (status, body, _) = api
+        .call(Method::GET, "/api/v1/me", None, Some(&session))
+        .await?;
+    assert_eq!(
+        (status, body["name"].as_str()),
+        (StatusCode::OK, Some("admin"))
+    );
+
+    // A cross-site POST carries the cookie but not the token.
+    let no_token = Session {
+        cookie: session.cookie.clone(),
+        csrf: "guess".to_owned(),
+    };
+    let (status, body, _) = api
+        .call(Method::POST, "/api/v1/logout", None, Some(&no_token))
+        .await?;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "csrf"));
+    let (status, _, _) = api
+        .call(Method::POST, "/api/v1/logout", None, Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = api
+        .call(Method::GET, "/api/v1/me", None, Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the session ended");
+
+    // Brute force: five wrong passwords, then even the right one waits.
+    let wrong = json!({ "name": "admin", "password": "not the password at all" });
+    for _ in 0..5 {
+        let (status, body, _) = api
+            .call(Method::POST, "/api/v1/login", Some(wrong.clone()), None)
+            .await?;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::UNAUTHORIZED, "bad_credentials")
+        );
+    }
+    let (status, body, _) = api
+        .call(Method::POST, "/api/v1/login", Some(admin()), None)
+        .await?;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::TOO_MANY_REQUESTS, "throttled")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn photos_by_id_only_with_cached_thumbnails() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let session = api.setup_and_login().await?;
+    let (status, body, _) = api
+        .call(Method::GET, "/api/v1/photos/1", None, Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body["rel_path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with(".jpg")),
+        "{body}"
+    );
+    let (status, body, _) = api
+        .call(Method::GET, "/api/v1/photos/999", None, Some(&session))
+        .await?;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
+    for traversal in [
+        "/api/v1/photos/..%2F..%2Fetc%2Fpasswd",
+        "/api/v1/photos/%2Fetc%2Fpasswd/thumbnail/256",
+        "/api/v1/photos/-1",
+    ] {
+        let (status, body, _) = api
+            .call(Method::GET, traversal, None, Some(&session))
+            .await?;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            "{traversal}"
+        );
+    }
+    let (status, _, _) = api
+        .call(
+            Method::GET,
+            "/api/v1/photos/1/thumbnail/999",
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "only configured sizes");
+
+    let (status, _, response) = api
+        .call(
+            Method::GET,
+            "/api/v1/photos/1/thumbnail/256",
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "image/jpeg");
+    let etag = response.headers()[header::ETAG].clone();
+    let request = Request::get("/api/v1/photos/1/thumbnail/256")
+        .header(header::COOKIE, &session.cookie)
+        .header(header::IF_NONE_MATCH, etag)
+        .body(Body::empty())?;
+    assert_eq!(api.send(request).await?.status(), StatusCode::NOT_MODIFIED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn search_says_it_is_off_without_a_model_and_status_reports_progress() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let session = api.setup_and_login().await?;
+    let (status, body, _) = api
+        .call(Method::GET, "/api/v1/search?q=cat", None, Some(&session))
+        .await?;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "search_unavailable")
+    );
+    let (status, body, _) = api
+        .call(Method::GET, "/api/v1/status", None, Some(&session))
+        .await?;
+    assert_eq!((status, body["photos"].as_u64()), (StatusCode::OK, Some(2)));
+    Ok(())
+}
+
+#[tokio::test]
+async fn search_finds_photos_by_words_and_meaning_and_checks_its_limits() -> anyhow::Result<()> {
+    let api = Api::with_model(true).await?;
+    let session = api.setup_and_login().await?;
+    let (status, body, _) = api
+        .call(
+            Method::GET,
+            "/api/v1/search?q=rocket&limit=1",
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["hits"].as_array().map(Vec::len), Some(1));
+    let (_, photo, _) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/photos/{}", body["hits"][0]["photo"]),
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(photo["rel_path"], "rocket.jpg", "the file name's word wins");
+    for bad in [
+        "/api/v1/search?q=cat&limit=0",
+        "/api/v1/search?q=cat&limit=100000",
+        "/api/v1/search?q=cat&sort=size",
+    ] {
+        let (status, _, _) = api.call(Method::GET, bad, None, Some(&session)).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    Ok(())
+}
