@@ -29,6 +29,20 @@ pub enum ImageFormat {
 }
 
 impl ImageFormat {
+    /// The media type files of this format are served as.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+            Self::Webp => "image/webp",
+            Self::Gif => "image/gif",
+            Self::Tiff => "image/tiff",
+            Self::Bmp => "image/bmp",
+            Self::Avif => "image/avif",
+            Self::Heic => "image/heic",
+        }
+    }
+
     /// Every format, in a stable order.
     pub const ALL: [Self; 8] = [
         Self::Jpeg,

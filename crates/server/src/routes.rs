@@ -40,6 +40,7 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
         .route("/search", get(search))
         .route("/photos/{id}", get(photo))
         .route("/photos/{id}/thumbnail/{size}", get(thumbnail))
+        .route("/photos/{id}/original", get(crate::original::original))
         .route("/status", get(status));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -208,7 +209,7 @@ async fn search(
 }
 
 /// A photo id from the path: a positive number, never a path.
-fn photo_id(raw: &str) -> Result<PhotoId, ApiError> {
+pub(crate) fn photo_id(raw: &str) -> Result<PhotoId, ApiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)

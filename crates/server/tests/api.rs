@@ -31,6 +31,14 @@ impl Api {
         for name in ["cat.jpg", "rocket.jpg"] {
             shoebox_testkit::put(&photos, name, &shoebox_testkit::fixture(name)?)?;
         }
+        // A link inside the root to a photo outside it.
+        let outside = shoebox_testkit::put(
+            &dir.path().join("outside"),
+            "secret.jpg",
+            &shoebox_testkit::fixture("coffee.jpg")?,
+        )?;
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&outside, photos.join("zz-link.jpg"))?;
         let mut settings = Settings::default();
         settings.storage.data_dir = dir.path().join("data");
         settings.search.min_similarity = -1.0;
@@ -329,7 +337,12 @@ async fn search_says_it_is_off_without_a_model_and_status_reports_progress() -> 
     let (status, body, _) = api
         .call(Method::GET, "/api/v1/status", None, Some(&session))
         .await?;
-    assert_eq!((status, body["photos"].as_u64()), (StatusCode::OK, Some(2)));
+    // Two photos and, on Unix, the link to one outside the root.
+    let photos = if cfg!(unix) { 3 } else { 2 };
+    assert_eq!(
+        (status, body["photos"].as_u64()),
+        (StatusCode::OK, Some(photos))
+    );
     Ok(())
 }
 
@@ -363,6 +376,83 @@ async fn search_finds_photos_by_words_and_meaning_and_checks_its_limits() -> any
     ] {
         let (status, _, _) = api.call(Method::GET, bad, None, Some(&session)).await?;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    Ok(())
+}
+
+/// The id of the photo at `rel_path`.
+async fn id_of(api: &Api, session: &Session, rel_path: &str) -> anyhow::Result<u64> {
+    for id in 1..=10 {
+        let (_, body, _) = api
+            .call(
+                Method::GET,
+                &format!("/api/v1/photos/{id}"),
+                None,
+                Some(session),
+            )
+            .await?;
+        if body["rel_path"] == rel_path {
+            return Ok(id);
+        }
+    }
+    anyhow::bail!("no photo {rel_path}")
+}
+
+#[tokio::test]
+async fn originals_come_whole_or_by_range_and_never_from_outside_a_root() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let session = api.setup_and_login().await?;
+    let rocket = shoebox_testkit::fixture("rocket.jpg")?;
+    let uri = format!(
+        "/api/v1/photos/{}/original",
+        id_of(&api, &session, "rocket.jpg").await?
+    );
+    let get = |range: Option<&str>| {
+        let mut request = Request::get(uri.as_str()).header(header::COOKIE, &session.cookie);
+        if let Some(range) = range {
+            request = request.header(header::RANGE, range);
+        }
+        request.body(Body::empty())
+    };
+    let whole = api.send(get(None)?).await?;
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers()[header::CONTENT_TYPE], "image/jpeg");
+    assert_eq!(whole.headers()[header::ACCEPT_RANGES], "bytes");
+    assert_eq!(
+        whole.into_body().collect().await?.to_bytes(),
+        rocket.as_slice()
+    );
+
+    let part = api.send(get(Some("bytes=100-199"))?).await?;
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        part.headers()[header::CONTENT_RANGE],
+        format!("bytes 100-199/{}", rocket.len()).as_str()
+    );
+    assert_eq!(
+        part.into_body().collect().await?.to_bytes(),
+        &rocket[100..200]
+    );
+    let beyond = api
+        .send(get(Some(&format!("bytes={}-", rocket.len())))?)
+        .await?;
+    assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+
+    #[cfg(unix)]
+    {
+        let link = id_of(&api, &session, "zz-link.jpg").await?;
+        let (status, body, _) = api
+            .call(
+                Method::GET,
+                &format!("/api/v1/photos/{link}/original"),
+                None,
+                Some(&session),
+            )
+            .await?;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::FORBIDDEN, "outside_root")
+        );
     }
     Ok(())
 }
