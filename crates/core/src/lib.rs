@@ -33,4 +33,4 @@ pub use store::{
     FailureReport, LibraryStatus, MetadataStore, PendingPhoto, PhotoTag, StoredCaption,
     StoredEmbedding, ZeroShotTags,
 };
-pub use user::{Role, Session, User};
+pub use user::{ApiToken, Role, Session, User};

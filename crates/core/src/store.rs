@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ContentHash, Job, JobCounts, JobFailure, JobKind, KnownPhoto, NewJob, Photo, PhotoId,
-    PhotoWrite, Result, Root, RootId, ScanProblem, Session, SmartAlbum, User,
+    ApiToken, ContentHash, Job, JobCounts, JobFailure, JobKind, KnownPhoto, NewJob, Photo, PhotoId,
+    PhotoWrite, Result, Role, Root, RootId, ScanProblem, Session, SmartAlbum, User,
 };
 
 /// Counts and problems for `shoebox status`.
@@ -307,6 +307,35 @@ pub trait MetadataStore: Send + Sync {
 
     /// Ends a session.
     fn delete_session(&self, token_hash: [u8; 32]) -> impl Future<Output = Result<()>> + Send;
+
+    /// Creates a user (not the first: see [`Self::create_first_admin`]); a taken name is a
+    /// [`crate::Error::Conflict`].
+    fn create_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> impl Future<Output = Result<User>> + Send;
+
+    /// Makes an API token for `user`, known by the SHA-256 of the token.
+    fn create_api_token(
+        &self,
+        user: i64,
+        name: &str,
+        token_hash: [u8; 32],
+    ) -> impl Future<Output = Result<ApiToken>> + Send;
+
+    /// The user whose API token hashes to `token_hash`.
+    fn api_token_user(
+        &self,
+        token_hash: [u8; 32],
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
+
+    /// A user's API tokens, oldest first.
+    fn api_tokens(&self, user: i64) -> impl Future<Output = Result<Vec<ApiToken>>> + Send;
+
+    /// Revokes one of a user's API tokens; whether it existed.
+    fn delete_api_token(&self, user: i64, id: i64) -> impl Future<Output = Result<bool>> + Send;
 
     /// A change counter of the data a derived index is built from (`photos`, `text`,
     /// `vector:MODEL`); 0 before any change.

@@ -56,3 +56,14 @@ pub struct Session {
     /// The session's anti-forgery token.
     pub csrf: String,
 }
+
+/// An API token as listed (the token itself is shown once, when made).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// The store's id.
+    pub id: i64,
+    /// What it is for, as its owner named it.
+    pub name: String,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+}

@@ -10,7 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use sha2::{Digest, Sha256};
-use shoebox_core::{MetadataStore, Session};
+use shoebox_core::{MetadataStore, Role, User};
 
 use crate::error::internal;
 use crate::{ApiError, AppState};
@@ -65,11 +65,14 @@ fn session_token(parts: &Parts) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-/// The signed-in user making the request.
+/// The signed-in user making the request: by session cookie (then unsafe methods must
+/// repeat the session's anti-forgery token) or by API token (`Authorization: Bearer`, which
+/// browsers never send on their own).
 #[derive(Debug)]
 pub(crate) struct Caller {
-    pub(crate) session: Session,
-    pub(crate) token_hash: [u8; 32],
+    pub(crate) user: User,
+    /// The session's token hash; `None` for an API token.
+    pub(crate) session: Option<[u8; 32]>,
 }
 
 impl FromRequestParts<Arc<AppState>> for Caller {
@@ -79,11 +82,20 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
+        let store = state.engine.store();
+        if let Some(token) = bearer(parts) {
+            let user = store
+                .api_token_user(token_hash(token))
+                .await?
+                .ok_or_else(ApiError::unauthenticated)?;
+            return Ok(Self {
+                user,
+                session: None,
+            });
+        }
         let token = session_token(parts).ok_or_else(ApiError::unauthenticated)?;
         let hash = token_hash(token);
-        let session = state
-            .engine
-            .store()
+        let session = store
             .session(hash)
             .await?
             .ok_or_else(ApiError::unauthenticated)?;
@@ -99,10 +111,43 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             }
         }
         Ok(Self {
-            session,
-            token_hash: hash,
+            user: session.user,
+            session: Some(hash),
         })
     }
+}
+
+/// Proof that the caller is an admin.
+#[derive(Debug)]
+pub(crate) struct Admin;
+
+impl FromRequestParts<Arc<AppState>> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.user.role != Role::Admin {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "only an admin may do this",
+            ));
+        }
+        Ok(Self)
+    }
+}
+
+/// The API token of an `Authorization: Bearer` header.
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
 }
 
 #[cfg(test)]

@@ -80,6 +80,9 @@ impl From<shoebox_engine::Error> for ApiError {
             shoebox_engine::Error::Library(shoebox_core::Error::Invalid(why)) => {
                 Self::bad_request(why)
             }
+            shoebox_engine::Error::Library(shoebox_core::Error::Conflict(why)) => {
+                Self::new(StatusCode::CONFLICT, "conflict", why)
+            }
             other => internal(&other),
         }
     }

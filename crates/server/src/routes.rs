@@ -9,11 +9,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
 use serde::{Deserialize, Serialize};
-use shoebox_core::{MetadataStore, PhotoId, User};
+use shoebox_core::{ApiToken, MetadataStore, PhotoId, Role, User};
 use shoebox_engine::{Progress, SearchPage, SearchRequest, SortOrder, thumbnail_path};
 use time::OffsetDateTime;
 
-use crate::auth::{Caller, SESSION_COOKIE, hash_password, new_token, token_hash, verify_password};
+use crate::auth::{
+    Admin, Caller, SESSION_COOKIE, hash_password, new_token, token_hash, verify_password,
+};
 use crate::error::internal;
 use crate::headers::security_headers;
 use crate::{ApiError, AppState};
@@ -37,6 +39,10 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/me", get(me))
+        .route("/users", post(create_user))
+        .route("/tokens", get(list_tokens).post(create_token))
+        .route("/tokens/{id}", axum::routing::delete(delete_token))
+        .route("/roots", get(roots))
         .route("/search", get(search))
         .route("/photos/{id}", get(photo))
         .route("/photos/{id}/thumbnail/{size}", get(thumbnail))
@@ -63,11 +69,8 @@ struct Credentials {
     password: String,
 }
 
-/// First run: creates the admin, once.
-async fn setup(
-    State(state): Shared,
-    Json(c): Json<Credentials>,
-) -> Result<(StatusCode, Json<User>), ApiError> {
+/// A new user's name (trimmed) and the hash of their password, once both are acceptable.
+fn checked(c: &Credentials) -> Result<(&str, String), ApiError> {
     let name = c.name.trim();
     if name.is_empty() || name.len() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(ApiError::bad_request(format!(
@@ -81,7 +84,15 @@ async fn setup(
             PASSWORD_BYTES.end()
         )));
     }
-    let hash = hash_password(&c.password)?;
+    Ok((name, hash_password(&c.password)?))
+}
+
+/// First run: creates the admin, once.
+async fn setup(
+    State(state): Shared,
+    Json(c): Json<Credentials>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    let (name, hash) = checked(&c)?;
     match state.engine.store().create_first_admin(name, &hash).await? {
         Some(user) => Ok((StatusCode::CREATED, Json(user))),
         None => Err(ApiError::new(
@@ -152,11 +163,10 @@ async fn login(
 
 /// Ends the session.
 async fn logout(State(state): Shared, caller: Caller) -> Result<Response, ApiError> {
-    state
-        .engine
-        .store()
-        .delete_session(caller.token_hash)
-        .await?;
+    let session = caller
+        .session
+        .ok_or_else(|| ApiError::bad_request("an API token is not a session: revoke it instead"))?;
+    state.engine.store().delete_session(session).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -166,7 +176,100 @@ async fn logout(State(state): Shared, caller: Caller) -> Result<Response, ApiErr
 }
 
 async fn me(caller: Caller) -> Json<User> {
-    Json(caller.session.user)
+    Json(caller.user)
+}
+
+#[derive(Deserialize)]
+struct NewUser {
+    #[serde(flatten)]
+    credentials: Credentials,
+    role: Role,
+}
+
+/// An admin adds a user.
+async fn create_user(
+    State(state): Shared,
+    _admin: Admin,
+    Json(new): Json<NewUser>,
+) -> Result<(StatusCode, Json<User>), ApiError> {
+    let (name, hash) = checked(&new.credentials)?;
+    let user = state
+        .engine
+        .store()
+        .create_user(name, &hash, new.role)
+        .await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+#[derive(Deserialize)]
+struct NewToken {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct MadeToken {
+    #[serde(flatten)]
+    token: ApiToken,
+    /// Send as `Authorization: Bearer SECRET`; shown this once.
+    secret: String,
+}
+
+/// Makes an API token for the caller.
+async fn create_token(
+    State(state): Shared,
+    caller: Caller,
+    Json(new): Json<NewToken>,
+) -> Result<(StatusCode, Json<MadeToken>), ApiError> {
+    let name = new.name.trim();
+    if name.is_empty() || name.len() > MAX_NAME || name.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(format!(
+            "a token's name is 1 to {MAX_NAME} bytes without control characters"
+        )));
+    }
+    let secret = new_token()?;
+    let token = state
+        .engine
+        .store()
+        .create_api_token(caller.user.id, name, token_hash(&secret))
+        .await?;
+    Ok((StatusCode::CREATED, Json(MadeToken { token, secret })))
+}
+
+/// The caller's API tokens.
+async fn list_tokens(
+    State(state): Shared,
+    caller: Caller,
+) -> Result<Json<Vec<ApiToken>>, ApiError> {
+    Ok(Json(state.engine.store().api_tokens(caller.user.id).await?))
+}
+
+/// Revokes one of the caller's API tokens.
+async fn delete_token(
+    State(state): Shared,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = id
+        .parse::<i64>()
+        .map_err(|_| ApiError::bad_request(format!("{id:?} is not a token id")))?;
+    if state
+        .engine
+        .store()
+        .delete_api_token(caller.user.id, id)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("token"))
+    }
+}
+
+/// The library roots (admin only: they are paths on the server).
+async fn roots(
+    State(state): Shared,
+    _admin: Admin,
+) -> Result<Json<Vec<shoebox_core::Root>>, ApiError> {
+    Ok(Json(state.engine.roots().await?))
 }
 
 #[derive(Deserialize)]

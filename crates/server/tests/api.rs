@@ -456,3 +456,109 @@ async fn originals_come_whole_or_by_range_and_never_from_outside_a_root() -> any
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn api_tokens_serve_scripts_and_members_are_not_admins() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let admin = api.setup_and_login().await?;
+    let (status, made, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(json!({ "name": "backup script" })),
+            Some(&admin),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let secret = made["secret"].as_str().unwrap_or_default().to_owned();
+    let bearer = |uri: &str, method: Method, token: &str| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+    };
+    // A script: no cookie, no CSRF token, even on an unsafe method.
+    let me = api
+        .send(bearer("/api/v1/me", Method::GET, &secret)?)
+        .await?;
+    assert_eq!(me.status(), StatusCode::OK);
+    let wrong = api.send(bearer("/api/v1/me", Method::GET, "0123")?).await?;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let (status, listed, _) = api
+        .call(Method::GET, "/api/v1/tokens", None, Some(&admin))
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed[0]["name"], "backup script");
+    assert!(
+        listed[0].get("secret").is_none(),
+        "the secret is shown once"
+    );
+
+    // The admin adds a member; a member may not add users or see the roots.
+    let member = json!({ "name": "kid", "password": "another long password", "role": "member" });
+    let (status, _, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(member.clone()),
+            Some(&admin),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body, _) = api
+        .call(Method::POST, "/api/v1/users", Some(member), Some(&admin))
+        .await?;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (status, body, response) = api
+        .call(
+            Method::POST,
+            "/api/v1/login",
+            Some(json!({ "name": "kid", "password": "another long password" })),
+            None,
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    let kid = Session {
+        cookie: response.headers()[header::SET_COOKIE]
+            .to_str()?
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+        csrf: body["csrf"].as_str().unwrap_or_default().to_owned(),
+    };
+    let (status, body, _) = api
+        .call(Method::GET, "/api/v1/roots", None, Some(&kid))
+        .await?;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
+    let intruder = json!({ "name": "x", "password": "yet another long one", "role": "admin" });
+    let (status, _, _) = api
+        .call(Method::POST, "/api/v1/users", Some(intruder), Some(&kid))
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, roots, _) = api
+        .call(Method::GET, "/api/v1/roots", None, Some(&admin))
+        .await?;
+    assert_eq!(
+        (status, roots.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(1))
+    );
+
+    // Revoked, the token lets nobody in.
+    let id = made["id"].as_i64().unwrap_or_default();
+    let (status, _, _) = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            None,
+            Some(&admin),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let me = api
+        .send(bearer("/api/v1/me", Method::GET, &secret)?)
+        .await?;
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    Ok(())
+}

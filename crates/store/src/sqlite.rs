@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use shoebox_core as core;
 use shoebox_core::{
-    Job, JobCounts, JobFailure, JobKind, KnownPhoto, LibraryStatus, MetadataStore, NewJob,
-    PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite, Root, RootId, ScanProblem, Session,
-    SmartAlbum, StoredCaption, StoredEmbedding, User, ZeroShotTags,
+    ApiToken, Job, JobCounts, JobFailure, JobKind, KnownPhoto, LibraryStatus, MetadataStore,
+    NewJob, PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite, Role, Root, RootId, ScanProblem,
+    Session, SmartAlbum, StoredCaption, StoredEmbedding, User, ZeroShotTags,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -278,6 +278,31 @@ impl MetadataStore for SqliteStore {
 
     async fn delete_session(&self, token_hash: [u8; 32]) -> core::Result<()> {
         Ok(users::delete_session(&self.pool, token_hash).await?)
+    }
+
+    async fn create_user(&self, name: &str, password_hash: &str, role: Role) -> core::Result<User> {
+        users::create(&self.pool, name, password_hash, role).await
+    }
+
+    async fn create_api_token(
+        &self,
+        user: i64,
+        name: &str,
+        token_hash: [u8; 32],
+    ) -> core::Result<ApiToken> {
+        Ok(users::create_token(&self.pool, user, name, token_hash).await?)
+    }
+
+    async fn api_token_user(&self, token_hash: [u8; 32]) -> core::Result<Option<User>> {
+        Ok(users::token_user(&self.pool, token_hash).await?)
+    }
+
+    async fn api_tokens(&self, user: i64) -> core::Result<Vec<ApiToken>> {
+        Ok(users::tokens(&self.pool, user).await?)
+    }
+
+    async fn delete_api_token(&self, user: i64, id: i64) -> core::Result<bool> {
+        Ok(users::delete_token(&self.pool, user, id).await?)
     }
 
     async fn enqueue_jobs(&self, kind: JobKind, items: Vec<NewJob>) -> core::Result<u64> {

@@ -1,6 +1,6 @@
 //! Users and their sessions.
 
-use shoebox_core::{Role, Session, User};
+use shoebox_core::{ApiToken, Role, Session, User};
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
@@ -115,4 +115,104 @@ pub(crate) async fn delete_session(pool: &SqlitePool, token_hash: [u8; 32]) -> R
         .await
         .context("ending a session")?;
     Ok(())
+}
+
+pub(crate) async fn create(
+    pool: &SqlitePool,
+    name: &str,
+    password_hash: &str,
+    role: Role,
+) -> shoebox_core::Result<User> {
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE name = ?")
+        .bind(name)
+        .fetch_optional(pool)
+        .await
+        .context("finding a user")?;
+    if taken.is_some() {
+        return Err(shoebox_core::Error::Conflict(format!(
+            "the name {name:?} is taken"
+        )));
+    }
+    let row: UserRow = sqlx::query_as(
+        "INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)
+         RETURNING id, name, role",
+    )
+    .bind(name)
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(now())
+    .fetch_one(pool)
+    .await
+    .context("creating a user")?;
+    Ok(row.into_user()?)
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: i64,
+    name: String,
+    created_at: String,
+}
+
+impl From<TokenRow> for ApiToken {
+    fn from(r: TokenRow) -> Self {
+        Self {
+            id: r.id,
+            name: r.name,
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub(crate) async fn create_token(
+    pool: &SqlitePool,
+    user: i64,
+    name: &str,
+    token_hash: [u8; 32],
+) -> Result<ApiToken> {
+    let row: TokenRow = sqlx::query_as(
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)
+         RETURNING id, name, created_at",
+    )
+    .bind(user)
+    .bind(name)
+    .bind(token_hash.to_vec())
+    .bind(now())
+    .fetch_one(pool)
+    .await
+    .context("creating an API token")?;
+    Ok(row.into())
+}
+
+pub(crate) async fn token_user(pool: &SqlitePool, token_hash: [u8; 32]) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(
+        "SELECT u.id, u.name, u.role FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = ?",
+    )
+    .bind(token_hash.to_vec())
+    .fetch_optional(pool)
+    .await
+    .context("finding an API token")?;
+    row.map(UserRow::into_user).transpose()
+}
+
+pub(crate) async fn tokens(pool: &SqlitePool, user: i64) -> Result<Vec<ApiToken>> {
+    let rows: Vec<TokenRow> =
+        sqlx::query_as("SELECT id, name, created_at FROM api_tokens WHERE user_id = ? ORDER BY id")
+            .bind(user)
+            .fetch_all(pool)
+            .await
+            .context("listing API tokens")?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub(crate) async fn delete_token(pool: &SqlitePool, user: i64, id: i64) -> Result<bool> {
+    let deleted = sqlx::query("DELETE FROM api_tokens WHERE user_id = ? AND id = ?")
+        .bind(user)
+        .bind(id)
+        .execute(pool)
+        .await
+        .context("revoking an API token")?
+        .rows_affected();
+    Ok(deleted > 0)
 }
