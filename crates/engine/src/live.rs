@@ -204,6 +204,7 @@ impl Engine {
                     scan = true;
                     next_rescan = rescan_every.map(|every| Instant::now() + every);
                 }
+                () = nudged(live) => more = true,
                 _ = stop.changed() => {}
             }
         }
@@ -293,6 +294,14 @@ fn wants_scan(change: &Change) -> bool {
     match change {
         Change::Paths(paths) => !paths.is_empty(),
         Change::Rescan => true,
+    }
+}
+
+/// Completes when `live` is nudged; never without one.
+async fn nudged(live: Option<&LiveSearch>) {
+    match live {
+        Some(live) => live.nudged().await,
+        None => std::future::pending().await,
     }
 }
 

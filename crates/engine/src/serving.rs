@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use shoebox_core::PhotoId;
 use shoebox_ml::Clip;
 use shoebox_vector::VectorIndex;
 
@@ -18,6 +19,8 @@ pub(crate) struct Active {
 /// The searchable state of a live library.
 pub struct LiveSearch {
     state: RwLock<Active>,
+    /// Wakes the live library for work that is not a file change (a new smart album).
+    nudge: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for LiveSearch {
@@ -33,6 +36,7 @@ impl LiveSearch {
     pub fn new(clip: Arc<Clip>, indices: SearchIndices) -> Self {
         Self {
             state: RwLock::new(Active { clip, indices }),
+            nudge: tokio::sync::Notify::new(),
         }
     }
 
@@ -40,6 +44,32 @@ impl LiveSearch {
     pub fn search(&self, settings: &SearchSettings, request: &SearchRequest) -> Result<SearchPage> {
         let active = self.read();
         crate::search(&active.indices, active.clip.as_ref(), settings, request)
+    }
+
+    /// Photos that look like the photo `photo` (it left out), under the request's filters;
+    /// `None` when the photo has no vector.
+    pub fn similar(
+        &self,
+        settings: &SearchSettings,
+        request: &SearchRequest,
+        photo: PhotoId,
+    ) -> Result<Option<SearchPage>> {
+        let active = self.read();
+        let Some(vector) = active.indices.vector.vector(photo).map(<[f32]>::to_vec) else {
+            return Ok(None);
+        };
+        crate::similar(&active.indices, settings, request, &vector, Some(photo)).map(Some)
+    }
+
+    /// Asks the live library for a pass: work appeared that no file change announces (a
+    /// smart album to fill).
+    pub fn nudge(&self) {
+        self.nudge.notify_one();
+    }
+
+    /// Completes when [`Self::nudge`] was called.
+    pub(crate) async fn nudged(&self) {
+        self.nudge.notified().await;
     }
 
     /// The active model's id.

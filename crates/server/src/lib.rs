@@ -6,6 +6,7 @@
 mod auth;
 mod error;
 mod headers;
+mod library;
 mod original;
 mod routes;
 mod throttle;

@@ -47,7 +47,18 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
         .route("/photos/{id}", get(photo))
         .route("/photos/{id}/thumbnail/{size}", get(thumbnail))
         .route("/photos/{id}/original", get(crate::original::original))
-        .route("/status", get(status));
+        .route("/status", get(status))
+        .route("/status/stream", get(crate::library::progress_stream))
+        .route("/tags", get(crate::library::tags))
+        .route(
+            "/albums",
+            get(crate::library::albums).post(crate::library::put_album),
+        )
+        .route(
+            "/albums/{name}",
+            get(crate::library::album).delete(crate::library::delete_album),
+        )
+        .route("/photos/{id}/similar", get(crate::library::similar));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
@@ -288,20 +299,10 @@ async fn search(
     _caller: Caller,
     Query(query): Query<SearchQuery>,
 ) -> Result<Json<SearchPage>, ApiError> {
-    let live = state.live.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "search_unavailable",
-            "search is off until a CLIP model is installed (shoebox models pull)",
-        )
-    })?;
-    let limit = query.limit.unwrap_or(50);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!("limit is 1 to {MAX_LIMIT}")));
-    }
+    let live = state.live.as_ref().ok_or_else(search_off)?;
     let request = SearchRequest {
         query: query.q,
-        limit,
+        limit: page_size(query.limit)?,
         cursor: query.cursor,
         sort: query.sort,
         ..SearchRequest::default()
@@ -309,6 +310,24 @@ async fn search(
     Ok(Json(
         live.search(&state.engine.settings().search, &request)?,
     ))
+}
+
+/// The answer of search routes without a CLIP model.
+pub(crate) fn search_off() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "search_unavailable",
+        "search is off until a CLIP model is installed (shoebox models pull)",
+    )
+}
+
+/// Hits per page: 50 unless asked, at most [`MAX_LIMIT`].
+pub(crate) fn page_size(limit: Option<usize>) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!("limit is 1 to {MAX_LIMIT}")));
+    }
+    Ok(limit)
 }
 
 /// A photo id from the path: a positive number, never a path.

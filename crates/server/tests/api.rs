@@ -133,12 +133,20 @@ fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or_default()
 }
 
-const PROTECTED: [&str; 5] = [
+const PROTECTED: [&str; 13] = [
     "/api/v1/me",
     "/api/v1/search?q=cat",
     "/api/v1/photos/1",
     "/api/v1/photos/1/thumbnail/256",
+    "/api/v1/photos/1/original",
+    "/api/v1/photos/1/similar",
     "/api/v1/status",
+    "/api/v1/status/stream",
+    "/api/v1/tags",
+    "/api/v1/albums",
+    "/api/v1/albums/x",
+    "/api/v1/tokens",
+    "/api/v1/roots",
 ];
 
 #[tokio::test]
@@ -560,5 +568,94 @@ async fn api_tokens_serve_scripts_and_members_are_not_admins() -> anyhow::Result
         .send(bearer("/api/v1/me", Method::GET, &secret)?)
         .await?;
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+    Ok(())
+}
+
+#[tokio::test]
+async fn albums_tags_similar_and_the_progress_stream() -> anyhow::Result<()> {
+    let api = Api::with_model(true).await?;
+    let session = api.setup_and_login().await?;
+    let album = json!({ "name": "Space", "prompts": ["a rocket launch"], "threshold": -1.0 });
+    let (status, body, _) = api
+        .call(Method::POST, "/api/v1/albums", Some(album), Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let bad = json!({ "name": "Empty", "prompts": [], "threshold": 0.2 });
+    let (status, _, _) = api
+        .call(Method::POST, "/api/v1/albums", Some(bad), Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, listed, _) = api
+        .call(Method::GET, "/api/v1/albums", None, Some(&session))
+        .await?;
+    assert_eq!(
+        (status, listed[0]["name"].as_str()),
+        (StatusCode::OK, Some("Space"))
+    );
+    let (status, one, _) = api
+        .call(Method::GET, "/api/v1/albums/Space", None, Some(&session))
+        .await?;
+    assert_eq!(
+        (status, one["album"]["prompts"][0].as_str()),
+        (StatusCode::OK, Some("a rocket launch"))
+    );
+    let (status, _, _) = api
+        .call(Method::DELETE, "/api/v1/albums/Space", None, Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = api
+        .call(Method::GET, "/api/v1/albums/Space", None, Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, tags, _) = api
+        .call(Method::GET, "/api/v1/tags", None, Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert!(tags.is_array(), "{tags}");
+
+    let rocket = id_of(&api, &session, "rocket.jpg").await?;
+    let (status, page, _) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/photos/{rocket}/similar"),
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let hits: Vec<u64> = page["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h["photo"].as_u64())
+        .collect();
+    assert!(
+        !hits.is_empty() && !hits.contains(&rocket),
+        "the others, not itself: {hits:?}"
+    );
+
+    let request = Request::get("/api/v1/status/stream")
+        .header(header::COOKIE, &session.cookie)
+        .body(Body::empty())?;
+    let response = api.send(request).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    let mut body = response.into_body();
+    let frame = body
+        .frame()
+        .await
+        .ok_or_else(|| anyhow::anyhow!("no event"))??;
+    let text = String::from_utf8(
+        frame
+            .into_data()
+            .map_err(|_| anyhow::anyhow!("not data"))?
+            .to_vec(),
+    )?;
+    assert!(text.starts_with("event: progress\ndata: {"), "{text}");
+    assert!(text.contains("\"stages\""), "{text}");
     Ok(())
 }
