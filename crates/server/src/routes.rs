@@ -139,7 +139,15 @@ async fn login(
         return Err(ApiError::bad_request("password too long"));
     }
     let found = state.engine.store().user_by_name(&c.name).await?;
-    let Some((user, hash)) = found.filter(|(_, hash)| verify_password(&c.password, hash)) else {
+    // An unknown name costs a password check too, so timing does not tell names apart.
+    let verified = match &found {
+        Some((_, hash)) => verify_password(&c.password, hash),
+        None => {
+            verify_password(&c.password, decoy_hash()?);
+            false
+        }
+    };
+    let Some((user, _)) = found.filter(|_| verified) else {
         state.throttle.failed(&c.name);
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -147,7 +155,6 @@ async fn login(
             "wrong name or password",
         ));
     };
-    drop(hash);
     state.throttle.succeeded(&c.name);
     let (token, csrf) = (new_token()?, new_token()?);
     let expires = OffsetDateTime::now_utc() + time::Duration::days(SESSION_DAYS);
@@ -170,6 +177,16 @@ async fn login(
         HeaderValue::from_str(&cookie).map_err(|e| internal(&e))?,
     );
     Ok(response)
+}
+
+/// A hash no password matches, checked for unknown names.
+fn decoy_hash() -> Result<&'static str, ApiError> {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(hash) = DECOY.get() {
+        return Ok(hash);
+    }
+    let hash = hash_password(&new_token()?)?;
+    Ok(DECOY.get_or_init(|| hash))
 }
 
 /// Ends the session.

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 /// Failed sign-ins allowed per name and window.
 const MAX_FAILURES: u32 = 5;
+/// Names tracked before stale ones are dropped.
+const MAX_NAMES: usize = 10_000;
 /// How long failures count.
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
@@ -33,6 +35,10 @@ impl Throttle {
     /// Counts a failed sign-in for `name`.
     pub(crate) fn failed(&self, name: &str) {
         let mut failures = self.lock();
+        // Names tried at random must not grow the map without bound.
+        if failures.len() >= MAX_NAMES {
+            failures.retain(|_, (_, since)| since.elapsed() < WINDOW);
+        }
         let entry = failures
             .entry(name.to_owned())
             .or_insert((0, Instant::now()));

@@ -72,6 +72,12 @@ pub(crate) async fn create_session(
     csrf: &str,
     expires_at: OffsetDateTime,
 ) -> Result<()> {
+    // Expired sessions go as new ones come.
+    sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+        .bind(now())
+        .execute(pool)
+        .await
+        .context("clearing expired sessions")?;
     sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?)",
