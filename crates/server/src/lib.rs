@@ -5,6 +5,7 @@
 
 mod auth;
 mod error;
+mod extract;
 mod headers;
 mod library;
 mod original;

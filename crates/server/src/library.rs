@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,7 @@ use shoebox_engine::{AlbumSummary, Progress, Rates, SearchPage, SearchRequest, S
 
 use crate::auth::Caller;
 use crate::error::internal;
+use crate::extract::{JsonBody, Params};
 use crate::routes::{photo_id, search_off};
 use crate::{ApiError, AppState};
 
@@ -65,7 +66,7 @@ pub(crate) struct AlbumDefinition {
 pub(crate) async fn put_album(
     State(state): Shared,
     _caller: Caller,
-    Json(d): Json<AlbumDefinition>,
+    JsonBody(d): JsonBody<AlbumDefinition>,
 ) -> Result<(StatusCode, Json<SmartAlbum>), ApiError> {
     let album = state
         .engine
@@ -126,7 +127,7 @@ pub(crate) async fn similar(
     State(state): Shared,
     _caller: Caller,
     Path(id): Path<String>,
-    Query(query): Query<SimilarQuery>,
+    Params(query): Params<SimilarQuery>,
 ) -> Result<Json<SearchPage>, ApiError> {
     let id = photo_id(&id)?;
     let live = state.live.as_ref().ok_or_else(search_off)?;

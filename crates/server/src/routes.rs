@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,6 +17,7 @@ use crate::auth::{
     Admin, Caller, SESSION_COOKIE, hash_password, new_token, token_hash, verify_password,
 };
 use crate::error::internal;
+use crate::extract::{JsonBody, Params};
 use crate::headers::security_headers;
 use crate::{ApiError, AppState};
 
@@ -101,7 +102,7 @@ fn checked(c: &Credentials) -> Result<(&str, String), ApiError> {
 /// First run: creates the admin, once.
 async fn setup(
     State(state): Shared,
-    Json(c): Json<Credentials>,
+    JsonBody(c): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     let (name, hash) = checked(&c)?;
     match state.engine.store().create_first_admin(name, &hash).await? {
@@ -126,7 +127,7 @@ struct SignedIn {
 async fn login(
     State(state): Shared,
     headers: HeaderMap,
-    Json(c): Json<Credentials>,
+    JsonBody(c): JsonBody<Credentials>,
 ) -> Result<Response, ApiError> {
     if !state.throttle.allows(&c.name) {
         return Err(ApiError::new(
@@ -218,7 +219,7 @@ struct NewUser {
 async fn create_user(
     State(state): Shared,
     _admin: Admin,
-    Json(new): Json<NewUser>,
+    JsonBody(new): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     let (name, hash) = checked(&new.credentials)?;
     let user = state
@@ -246,7 +247,7 @@ struct MadeToken {
 async fn create_token(
     State(state): Shared,
     caller: Caller,
-    Json(new): Json<NewToken>,
+    JsonBody(new): JsonBody<NewToken>,
 ) -> Result<(StatusCode, Json<MadeToken>), ApiError> {
     let name = new.name.trim();
     if name.is_empty() || name.len() > MAX_NAME || name.chars().any(char::is_control) {
@@ -314,7 +315,7 @@ struct SearchQuery {
 async fn search(
     State(state): Shared,
     _caller: Caller,
-    Query(query): Query<SearchQuery>,
+    Params(query): Params<SearchQuery>,
 ) -> Result<Json<SearchPage>, ApiError> {
     let live = state.live.as_ref().ok_or_else(search_off)?;
     let request = SearchRequest {

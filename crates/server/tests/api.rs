@@ -191,7 +191,7 @@ async fn setup_runs_once_and_checks_its_input() -> anyhow::Result<()> {
         (status, code(&body)),
         (StatusCode::BAD_REQUEST, "bad_request")
     );
-    let (status, _, _) = api
+    let (status, body, _) = api
         .call(
             Method::POST,
             "/api/v1/setup",
@@ -200,6 +200,16 @@ async fn setup_runs_once_and_checks_its_input() -> anyhow::Result<()> {
         )
         .await?;
     assert!(status.is_client_error(), "malformed body: {status}");
+    assert_eq!(
+        code(&body),
+        "bad_request",
+        "in the API's error shape: {body}"
+    );
+    let huge = json!({ "name": "admin", "password": "x".repeat(100_000) });
+    let (status, _, _) = api
+        .call(Method::POST, "/api/v1/setup", Some(huge), None)
+        .await?;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "the body limit");
     let (status, body, _) = api
         .call(Method::POST, "/api/v1/setup", Some(admin()), None)
         .await?;
@@ -382,8 +392,12 @@ async fn search_finds_photos_by_words_and_meaning_and_checks_its_limits() -> any
         "/api/v1/search?q=cat&limit=100000",
         "/api/v1/search?q=cat&sort=size",
     ] {
-        let (status, _, _) = api.call(Method::GET, bad, None, Some(&session)).await?;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        let (status, body, _) = api.call(Method::GET, bad, None, Some(&session)).await?;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            "{bad}"
+        );
     }
     Ok(())
 }
