@@ -8,6 +8,7 @@ mod error;
 mod extract;
 mod headers;
 mod library;
+mod metrics;
 mod original;
 mod routes;
 mod throttle;
@@ -26,6 +27,7 @@ pub struct AppState {
     /// Live searches; `None` without a CLIP model.
     pub live: Option<Arc<LiveSearch>>,
     throttle: throttle::Throttle,
+    metrics: metrics::Metrics,
 }
 
 impl std::fmt::Debug for AppState {
@@ -43,6 +45,7 @@ impl AppState {
             engine,
             live,
             throttle: throttle::Throttle::default(),
+            metrics: metrics::Metrics::default(),
         })
     }
 }

@@ -63,7 +63,12 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(crate::metrics::metrics))
         .nest("/api/v1", api)
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            crate::metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -673,3 +673,39 @@ async fn albums_tags_similar_and_the_progress_stream() -> anyhow::Result<()> {
     assert!(text.contains("\"stages\""), "{text}");
     Ok(())
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_declared_route_for_admins_only() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let (status, _, _) = api.call(Method::GET, "/metrics", None, None).await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let admin = api.setup_and_login().await?;
+    for id in [1, 2, 999] {
+        api.call(
+            Method::GET,
+            &format!("/api/v1/photos/{id}"),
+            None,
+            Some(&admin),
+        )
+        .await?;
+    }
+    let request = Request::get("/metrics")
+        .header(header::COOKIE, &admin.cookie)
+        .body(Body::empty())?;
+    let response = api.send(request).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = String::from_utf8(response.into_body().collect().await?.to_bytes().to_vec())?;
+    let count = |status: &str| {
+        format!(
+            "shoebox_http_request_duration_seconds_count{{method=\"GET\",route=\"/api/v1/photos/{{id}}\",status=\"{status}\"}}"
+        )
+    };
+    assert!(text.contains(&format!("{} 2", count("200"))), "{text}");
+    assert!(text.contains(&format!("{} 1", count("404"))), "{text}");
+    assert!(
+        !text.contains("/api/v1/photos/999"),
+        "routes, never raw paths"
+    );
+    assert!(text.contains("shoebox_photos{status=\"ok\"}"), "{text}");
+    Ok(())
+}
