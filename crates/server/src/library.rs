@@ -10,10 +10,15 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A body documented loosely (the engine's and core's types carry no schema yet).
+type Any = serde_json::Value;
 use shoebox_core::{MetadataStore, SmartAlbum};
 use shoebox_engine::{AlbumSummary, Progress, Rates, SearchPage, SearchRequest, StageRate};
 
 use crate::auth::Caller;
+use crate::error::ErrorBody;
 use crate::error::internal;
 use crate::extract::{JsonBody, Params};
 use crate::routes::{photo_id, search_off};
@@ -24,13 +29,15 @@ type Shared = State<Arc<AppState>>;
 /// How often the progress stream sends a snapshot.
 const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
-#[derive(Serialize)]
+/// A tag and how many photos have it.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct TagCount {
     tag: String,
     photos: usize,
 }
 
 /// Every tag with the number of photos that have it, most used first.
+#[utoipa::path(get, path = "/tags", tag = "library", responses((status = 200, description = "Tags with their photo counts, most used first", body = Vec<TagCount>), (status = 401, description = "Not signed in", body = ErrorBody)))]
 pub(crate) async fn tags(
     State(state): Shared,
     _caller: Caller,
@@ -48,6 +55,7 @@ pub(crate) async fn tags(
 }
 
 /// Every smart album with its size.
+#[utoipa::path(get, path = "/albums", tag = "albums", responses((status = 200, description = "Smart albums with their sizes", body = Any), (status = 401, description = "Not signed in", body = ErrorBody)))]
 pub(crate) async fn albums(
     State(state): Shared,
     _caller: Caller,
@@ -55,7 +63,8 @@ pub(crate) async fn albums(
     Ok(Json(state.engine.albums().await?))
 }
 
-#[derive(Deserialize)]
+/// A smart album's definition.
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct AlbumDefinition {
     name: String,
     prompts: Vec<String>,
@@ -63,6 +72,7 @@ pub(crate) struct AlbumDefinition {
 }
 
 /// Creates or redefines an album; the live library fills it.
+#[utoipa::path(post, path = "/albums", tag = "albums", request_body = AlbumDefinition, responses((status = 201, description = "The album; the live library fills it", body = Any), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody)))]
 pub(crate) async fn put_album(
     State(state): Shared,
     _caller: Caller,
@@ -78,19 +88,23 @@ pub(crate) async fn put_album(
     Ok((StatusCode::CREATED, Json(album)))
 }
 
-#[derive(Serialize)]
+/// An album and its photos.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct AlbumPhotos {
+    #[schema(value_type = Object)]
     album: SmartAlbum,
     photos: Vec<Member>,
 }
 
-#[derive(Serialize)]
+/// A photo in an album, with its similarity to the prompts.
+#[derive(Serialize, ToSchema)]
 struct Member {
     photo: i64,
     score: f32,
 }
 
 /// An album and its photos, best first.
+#[utoipa::path(get, path = "/albums/{name}", tag = "albums", params(("name" = String, Path, description = "The album's name")), responses((status = 200, description = "The album and its photos, best first", body = AlbumPhotos), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such album", body = ErrorBody)))]
 pub(crate) async fn album(
     State(state): Shared,
     _caller: Caller,
@@ -108,6 +122,7 @@ pub(crate) async fn album(
 }
 
 /// Removes an album.
+#[utoipa::path(delete, path = "/albums/{name}", tag = "albums", params(("name" = String, Path, description = "The album's name")), responses((status = 204, description = "Removed"), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such album", body = ErrorBody)))]
 pub(crate) async fn delete_album(
     State(state): Shared,
     _caller: Caller,
@@ -117,12 +132,15 @@ pub(crate) async fn delete_album(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// Look-alikes' query string.
+#[derive(Deserialize, IntoParams)]
 pub(crate) struct SimilarQuery {
+    /// Hits per page, 1 to 200 (default 50).
     limit: Option<usize>,
 }
 
 /// Photos that look like a photo of the library.
+#[utoipa::path(get, path = "/photos/{id}/similar", tag = "search", params(("id" = String, Path, description = "The photo's id"), SimilarQuery), responses((status = 200, description = "A page of look-alikes", body = Any), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such embedded photo", body = ErrorBody), (status = 503, description = "No CLIP model", body = ErrorBody)))]
 pub(crate) async fn similar(
     State(state): Shared,
     _caller: Caller,
@@ -149,6 +167,7 @@ struct ProgressEvent {
 }
 
 /// The pipeline's progress as server-sent events, a snapshot a second.
+#[utoipa::path(get, path = "/status/stream", tag = "library", responses((status = 200, description = "Server-sent events: a progress snapshot with rates every second", content_type = "text/event-stream"), (status = 401, description = "Not signed in", body = ErrorBody)))]
 pub(crate) async fn progress_stream(
     State(state): Shared,
     _caller: Caller,

@@ -6,17 +6,19 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router, middleware};
 use serde::{Deserialize, Serialize};
 use shoebox_core::{ApiToken, MetadataStore, PhotoId, Role, User};
 use shoebox_engine::{Progress, SearchPage, SearchRequest, SortOrder, thumbnail_path};
 use time::OffsetDateTime;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::auth::{
     Admin, Caller, SESSION_COOKIE, hash_password, new_token, token_hash, verify_password,
 };
-use crate::error::internal;
+use crate::error::{ErrorBody, internal};
 use crate::extract::{JsonBody, Params};
 use crate::headers::security_headers;
 use crate::{ApiError, AppState};
@@ -34,37 +36,61 @@ const MAX_LIMIT: usize = 200;
 
 type Shared = State<Arc<AppState>>;
 
+/// A body documented loosely (the engine's and core's types carry no schema yet).
+type Any = serde_json::Value;
+
+/// The API's description, completed from the routes' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Shoebox",
+        description = "Semantic search for the photos on your own server. Sign in with POST /login (a session cookie; repeat the returned csrf token in x-csrf-token on unsafe requests) or send an API token as `Authorization: Bearer TOKEN`."
+    ),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
 pub(crate) fn routes(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route("/setup", post(setup))
-        .route("/login", post(login))
-        .route("/logout", post(logout))
-        .route("/me", get(me))
-        .route("/users", post(create_user))
-        .route("/tokens", get(list_tokens).post(create_token))
-        .route("/tokens/{id}", axum::routing::delete(delete_token))
-        .route("/roots", get(roots))
-        .route("/search", get(search))
-        .route("/photos/{id}", get(photo))
-        .route("/photos/{id}/thumbnail/{size}", get(thumbnail))
-        .route("/photos/{id}/original", get(crate::original::original))
-        .route("/status", get(status))
-        .route("/status/stream", get(crate::library::progress_stream))
-        .route("/tags", get(crate::library::tags))
+    use crate::library::{
+        __path_album, __path_albums, __path_delete_album, __path_progress_stream, __path_put_album,
+        __path_similar, __path_tags, album, albums, delete_album, progress_stream, put_album,
+        similar, tags,
+    };
+    use crate::original::{__path_original, original};
+    let api = OpenApiRouter::<Arc<AppState>>::new()
+        .routes(utoipa_axum::routes!(setup))
+        .routes(utoipa_axum::routes!(login))
+        .routes(utoipa_axum::routes!(logout))
+        .routes(utoipa_axum::routes!(me))
+        .routes(utoipa_axum::routes!(create_user))
+        .routes(utoipa_axum::routes!(list_tokens, create_token))
+        .routes(utoipa_axum::routes!(delete_token))
+        .routes(utoipa_axum::routes!(roots))
+        .routes(utoipa_axum::routes!(search))
+        .routes(utoipa_axum::routes!(photo))
+        .routes(utoipa_axum::routes!(thumbnail))
+        .routes(utoipa_axum::routes!(original))
+        .routes(utoipa_axum::routes!(similar))
+        .routes(utoipa_axum::routes!(status))
+        .routes(utoipa_axum::routes!(progress_stream))
+        .routes(utoipa_axum::routes!(tags))
+        .routes(utoipa_axum::routes!(albums, put_album))
+        .routes(utoipa_axum::routes!(album, delete_album));
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api)
+        .split_for_parts();
+    let doc = Arc::new(doc);
+    router
         .route(
-            "/albums",
-            get(crate::library::albums).post(crate::library::put_album),
+            "/api/v1/openapi.json",
+            get(move |_: Caller| {
+                let doc = Arc::clone(&doc);
+                async move { Json(doc.as_ref().clone()) }
+            }),
         )
-        .route(
-            "/albums/{name}",
-            get(crate::library::album).delete(crate::library::delete_album),
-        )
-        .route("/photos/{id}/similar", get(crate::library::similar));
-    Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(crate::metrics::metrics))
-        .nest("/api/v1", api)
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&state),
             crate::metrics::track,
@@ -80,7 +106,8 @@ async fn ready(State(state): Shared) -> Result<&'static str, ApiError> {
     Ok("ready")
 }
 
-#[derive(Deserialize)]
+/// A name and a password.
+#[derive(Deserialize, ToSchema)]
 struct Credentials {
     name: String,
     password: String,
@@ -105,6 +132,7 @@ fn checked(c: &Credentials) -> Result<(&str, String), ApiError> {
 }
 
 /// First run: creates the admin, once.
+#[utoipa::path(post, path = "/setup", tag = "auth", request_body = Credentials, responses((status = 201, description = "The admin, created", body = Any), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "Set up already", body = ErrorBody)))]
 async fn setup(
     State(state): Shared,
     JsonBody(c): JsonBody<Credentials>,
@@ -120,8 +148,9 @@ async fn setup(
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct SignedIn {
+    #[schema(value_type = Object)]
     user: User,
     /// Repeat in the `x-csrf-token` header of every unsafe request.
     csrf: String,
@@ -129,6 +158,7 @@ struct SignedIn {
 
 /// Signs in: a session cookie (HttpOnly, SameSite=Strict; Secure behind TLS) and the session's
 /// anti-forgery token.
+#[utoipa::path(post, path = "/login", tag = "auth", request_body = Credentials, responses((status = 200, description = "Signed in: a session cookie, and the CSRF token unsafe requests repeat", body = SignedIn), (status = 401, description = "Wrong name or password", body = ErrorBody), (status = 429, description = "Throttled", body = ErrorBody)))]
 async fn login(
     State(state): Shared,
     headers: HeaderMap,
@@ -196,6 +226,7 @@ fn decoy_hash() -> Result<&'static str, ApiError> {
 }
 
 /// Ends the session.
+#[utoipa::path(post, path = "/logout", tag = "auth", responses((status = 204, description = "Signed out"), (status = 400, description = "An API token is not a session", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody)))]
 async fn logout(State(state): Shared, caller: Caller) -> Result<Response, ApiError> {
     let session = caller
         .session
@@ -209,18 +240,23 @@ async fn logout(State(state): Shared, caller: Caller) -> Result<Response, ApiErr
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/me", tag = "auth", responses((status = 200, description = "The signed-in user", body = Any), (status = 401, description = "Not signed in", body = ErrorBody)))]
 async fn me(caller: Caller) -> Json<User> {
     Json(caller.user)
 }
 
-#[derive(Deserialize)]
+/// A user to add.
+#[derive(Deserialize, ToSchema)]
 struct NewUser {
     #[serde(flatten)]
     credentials: Credentials,
+    /// `admin` or `member`.
+    #[schema(value_type = String)]
     role: Role,
 }
 
 /// An admin adds a user.
+#[utoipa::path(post, path = "/users", tag = "auth", request_body = NewUser, responses((status = 201, description = "The user", body = Any), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody), (status = 409, description = "Name taken", body = ErrorBody)))]
 async fn create_user(
     State(state): Shared,
     _admin: Admin,
@@ -235,7 +271,8 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-#[derive(Deserialize)]
+/// An API token to make.
+#[derive(Deserialize, ToSchema)]
 struct NewToken {
     name: String,
 }
@@ -249,6 +286,7 @@ struct MadeToken {
 }
 
 /// Makes an API token for the caller.
+#[utoipa::path(post, path = "/tokens", tag = "auth", request_body = NewToken, responses((status = 201, description = "The token; its secret is shown this once", body = Any), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody)))]
 async fn create_token(
     State(state): Shared,
     caller: Caller,
@@ -270,6 +308,7 @@ async fn create_token(
 }
 
 /// The caller's API tokens.
+#[utoipa::path(get, path = "/tokens", tag = "auth", responses((status = 200, description = "The caller's API tokens", body = Any), (status = 401, description = "Not signed in", body = ErrorBody)))]
 async fn list_tokens(
     State(state): Shared,
     caller: Caller,
@@ -278,6 +317,7 @@ async fn list_tokens(
 }
 
 /// Revokes one of the caller's API tokens.
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "auth", params(("id" = String, Path, description = "The token's id")), responses((status = 204, description = "Revoked"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such token", body = ErrorBody)))]
 async fn delete_token(
     State(state): Shared,
     caller: Caller,
@@ -299,6 +339,7 @@ async fn delete_token(
 }
 
 /// The library roots (admin only: they are paths on the server).
+#[utoipa::path(get, path = "/roots", tag = "library", responses((status = 200, description = "The library roots", body = Any), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
 async fn roots(
     State(state): Shared,
     _admin: Admin,
@@ -306,17 +347,24 @@ async fn roots(
     Ok(Json(state.engine.roots().await?))
 }
 
-#[derive(Deserialize)]
+/// A search's query string.
+#[derive(Deserialize, IntoParams)]
 struct SearchQuery {
+    /// The query (`beach -people`, `2:dog + cat`); empty browses.
     #[serde(default)]
     q: String,
+    /// Hits per page, 1 to 200 (default 50).
     limit: Option<usize>,
+    /// The previous page's `next`.
     cursor: Option<String>,
+    /// `relevance` (default) or `date`.
     #[serde(default)]
+    #[param(value_type = Option<String>)]
     sort: SortOrder,
 }
 
 /// A search by meaning and words (the engine's query syntax).
+#[utoipa::path(get, path = "/search", tag = "search", params(SearchQuery), responses((status = 200, description = "A page of hits", body = Any), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 503, description = "No CLIP model", body = ErrorBody)))]
 async fn search(
     State(state): Shared,
     _caller: Caller,
@@ -363,6 +411,7 @@ pub(crate) fn photo_id(raw: &str) -> Result<PhotoId, ApiError> {
 }
 
 /// A photo's record.
+#[utoipa::path(get, path = "/photos/{id}", tag = "photos", params(("id" = String, Path, description = "The photo's id")), responses((status = 200, description = "The photo's record", body = Any), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such photo", body = ErrorBody)))]
 async fn photo(
     State(state): Shared,
     _caller: Caller,
@@ -378,6 +427,7 @@ async fn photo(
 }
 
 /// A photo's thumbnail of a configured size, cached by its content hash.
+#[utoipa::path(get, path = "/photos/{id}/thumbnail/{size}", tag = "photos", params(("id" = String, Path, description = "The photo's id"), ("size" = String, Path, description = "A configured thumbnail size")), responses((status = 200, description = "JPEG", content_type = "image/jpeg"), (status = 304, description = "Not modified"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such photo or thumbnail", body = ErrorBody)))]
 async fn thumbnail(
     State(state): Shared,
     _caller: Caller,
@@ -427,6 +477,7 @@ async fn thumbnail(
 }
 
 /// The pipeline's progress.
+#[utoipa::path(get, path = "/status", tag = "library", responses((status = 200, description = "Pipeline progress", body = Any), (status = 401, description = "Not signed in", body = ErrorBody)))]
 async fn status(State(state): Shared, _caller: Caller) -> Result<Json<Progress>, ApiError> {
     Ok(Json(state.engine.progress().await?))
 }
