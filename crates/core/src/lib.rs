@@ -31,6 +31,6 @@ pub use query::{MAX_QUERY_BYTES, ParsedQuery, QueryTerm};
 pub use root::Root;
 pub use store::{
     FailureReport, LibraryStatus, MetadataStore, PendingPhoto, PhotoTag, StoredCaption,
-    StoredEmbedding, ZeroShotTags,
+    StoredEmbedding, TagOnPhoto, ZeroShotTags,
 };
 pub use user::{ApiToken, Role, Session, User};

@@ -91,6 +91,18 @@ pub struct ZeroShotTags {
     pub albums: Vec<(i64, f32)>,
 }
 
+/// A tag on one photo as a person sees it: where it came from, and the model's confidence
+/// for zero-shot tags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagOnPhoto {
+    /// The tag.
+    pub tag: String,
+    /// `zero_shot`, `user` or `exif`.
+    pub source: String,
+    /// The zero-shot probability.
+    pub score: Option<f32>,
+}
+
 /// A tag on a usable photo (any source), as the text index needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhotoTag {
@@ -192,6 +204,20 @@ pub trait MetadataStore: Send + Sync {
         model_id: &str,
         scored: Vec<ZeroShotTags>,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The tags that count on one photo, with their source and score.
+    fn photo_tags(&self, photo: PhotoId) -> impl Future<Output = Result<Vec<TagOnPhoto>>> + Send;
+
+    /// Adds a person's tag to a photo (already there: nothing changes); false when there is
+    /// no such photo.
+    fn add_user_tag(&self, photo: PhotoId, tag: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Removes a person's tag from a photo; whether it was there.
+    fn remove_user_tag(
+        &self,
+        photo: PhotoId,
+        tag: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     /// Creates the smart album `name`, or redefines it.
     fn put_album(

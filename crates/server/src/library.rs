@@ -203,3 +203,59 @@ pub(crate) async fn progress_stream(
     );
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
+
+/// A tag from a path: trimmed, 1 to 64 bytes, no control characters.
+fn tag_name(raw: &str) -> Result<&str, ApiError> {
+    let tag = raw.trim();
+    if tag.is_empty() || tag.len() > 64 || tag.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "a tag is 1 to 64 bytes without control characters",
+        ));
+    }
+    Ok(tag)
+}
+
+/// A photo's tags, with source and score.
+#[utoipa::path(get, path = "/photos/{id}/tags", tag = "photos", params(("id" = String, Path, description = "The photo's id")), responses((status = 200, description = "Its tags: zero_shot ones with their probability, user and exif ones", body = Any), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody)))]
+pub(crate) async fn photo_tags(
+    State(state): Shared,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<shoebox_core::TagOnPhoto>>, ApiError> {
+    let id = photo_id(&id)?;
+    Ok(Json(state.engine.store().photo_tags(id).await?))
+}
+
+/// Tags a photo (a person's tag).
+#[utoipa::path(put, path = "/photos/{id}/tags/{tag}", tag = "photos", params(("id" = String, Path, description = "The photo's id"), ("tag" = String, Path, description = "The tag")), responses((status = 204, description = "Tagged"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such photo", body = ErrorBody)))]
+pub(crate) async fn add_tag(
+    State(state): Shared,
+    _caller: Caller,
+    Path((id, tag)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (id, tag) = (photo_id(&id)?, tag_name(&tag)?);
+    if !state.engine.store().add_user_tag(id, tag).await? {
+        return Err(ApiError::not_found("photo"));
+    }
+    if let Some(live) = &state.live {
+        live.nudge();
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a person's tag from a photo.
+#[utoipa::path(delete, path = "/photos/{id}/tags/{tag}", tag = "photos", params(("id" = String, Path, description = "The photo's id"), ("tag" = String, Path, description = "The tag")), responses((status = 204, description = "Removed"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "The photo has no such tag of a person's", body = ErrorBody)))]
+pub(crate) async fn remove_tag(
+    State(state): Shared,
+    _caller: Caller,
+    Path((id, tag)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (id, tag) = (photo_id(&id)?, tag_name(&tag)?);
+    if !state.engine.store().remove_user_tag(id, tag).await? {
+        return Err(ApiError::not_found("tag"));
+    }
+    if let Some(live) = &state.live {
+        live.nudge();
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

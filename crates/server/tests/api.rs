@@ -754,6 +754,9 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_answers() -> a
         "GET /api/v1/status",
         "GET /api/v1/status/stream",
         "GET /api/v1/tags",
+        "GET /api/v1/photos/{id}/tags",
+        "PUT /api/v1/photos/{id}/tags/{tag}",
+        "DELETE /api/v1/photos/{id}/tags/{tag}",
         "GET /api/v1/albums",
         "POST /api/v1/albums",
         "GET /api/v1/albums/{name}",
@@ -774,7 +777,8 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_answers() -> a
         let uri = path
             .replace("{id}", "1")
             .replace("{size}", "256")
-            .replace("{name}", "none");
+            .replace("{name}", "none")
+            .replace("{tag}", "beach");
         let method: Method = method.parse()?;
         let body = (method == Method::POST).then(|| json!({}));
         let (status, body, _) = api.call(method, &uri, body, Some(&session)).await?;
@@ -784,5 +788,84 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_answers() -> a
             "{op}: {status} {body}"
         );
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn people_tag_photos_and_the_tags_list_counts_them() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let session = api.setup_and_login().await?;
+    for id in [1, 2] {
+        let (status, _, _) = api
+            .call(
+                Method::PUT,
+                &format!("/api/v1/photos/{id}/tags/holiday%202024"),
+                None,
+                Some(&session),
+            )
+            .await?;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+    let (status, _, _) = api
+        .call(
+            Method::PUT,
+            "/api/v1/photos/1/tags/holiday%202024",
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT, "tagging twice is one tag");
+    let (_, tags, _) = api
+        .call(Method::GET, "/api/v1/photos/1/tags", None, Some(&session))
+        .await?;
+    assert_eq!(
+        tags,
+        json!([{ "tag": "holiday 2024", "source": "user", "score": null }])
+    );
+    let (_, all, _) = api
+        .call(Method::GET, "/api/v1/tags", None, Some(&session))
+        .await?;
+    assert_eq!(all, json!([{ "tag": "holiday 2024", "photos": 2 }]));
+
+    let (status, _, _) = api
+        .call(
+            Method::PUT,
+            "/api/v1/photos/999/tags/x",
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = api
+        .call(
+            Method::PUT,
+            "/api/v1/photos/1/tags/%20%20",
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "an empty tag");
+    let (status, _, _) = api
+        .call(
+            Method::DELETE,
+            "/api/v1/photos/1/tags/holiday%202024",
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = api
+        .call(
+            Method::DELETE,
+            "/api/v1/photos/1/tags/holiday%202024",
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, all, _) = api
+        .call(Method::GET, "/api/v1/tags", None, Some(&session))
+        .await?;
+    assert_eq!(all, json!([{ "tag": "holiday 2024", "photos": 1 }]));
     Ok(())
 }

@@ -20,7 +20,7 @@ use shoebox_core as core;
 use shoebox_core::{
     ApiToken, Job, JobCounts, JobFailure, JobKind, KnownPhoto, LibraryStatus, MetadataStore,
     NewJob, PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite, Role, Root, RootId, ScanProblem,
-    Session, SmartAlbum, StoredCaption, StoredEmbedding, User, ZeroShotTags,
+    Session, SmartAlbum, StoredCaption, StoredEmbedding, TagOnPhoto, User, ZeroShotTags,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -211,6 +211,18 @@ impl MetadataStore for SqliteStore {
 
     async fn live_photos(&self) -> core::Result<Vec<Photo>> {
         Ok(photos::live(&self.pool).await?)
+    }
+
+    async fn photo_tags(&self, photo: PhotoId) -> core::Result<Vec<TagOnPhoto>> {
+        Ok(tags::of_photo(&self.pool, photo).await?)
+    }
+
+    async fn add_user_tag(&self, photo: PhotoId, tag: &str) -> core::Result<bool> {
+        Ok(tags::add_user(&self.pool, photo, tag).await?)
+    }
+
+    async fn remove_user_tag(&self, photo: PhotoId, tag: &str) -> core::Result<bool> {
+        Ok(tags::remove_user(&self.pool, photo, tag).await?)
     }
 
     async fn put_album(

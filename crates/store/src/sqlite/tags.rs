@@ -1,6 +1,6 @@
 //! Tags: zero-shot tags with the runs that scored them, and every live tag for the text index.
 
-use shoebox_core::{PhotoId, PhotoTag, StoredEmbedding, ZeroShotTags};
+use shoebox_core::{PhotoId, PhotoTag, StoredEmbedding, TagOnPhoto, ZeroShotTags};
 use sqlx::SqlitePool;
 
 use super::albums;
@@ -102,4 +102,64 @@ pub(crate) async fn live(pool: &SqlitePool, photo: Option<PhotoId>) -> Result<Ve
             tag,
         })
         .collect())
+}
+
+/// The tags that count on one photo (as [`live`]), with source and score.
+pub(crate) async fn of_photo(pool: &SqlitePool, photo: PhotoId) -> Result<Vec<TagOnPhoto>> {
+    let rows: Vec<(String, String, Option<f64>)> = sqlx::query_as(
+        "SELECT t.tag, t.source, t.score FROM tags t
+         JOIN photos p ON p.id = t.photo_id
+         WHERE p.id = ? AND p.status = 'ok'
+           AND (t.source <> 'zero_shot' OR EXISTS (
+               SELECT 1 FROM zero_shot_runs r
+               WHERE r.photo_id = t.photo_id AND r.content_hash = p.content_hash))
+         ORDER BY t.score IS NULL, t.score DESC, t.tag",
+    )
+    .bind(photo.0)
+    .fetch_all(pool)
+    .await
+    .context("loading a photo's tags")?;
+    #[allow(clippy::cast_possible_truncation, reason = "stored from an f32")]
+    Ok(rows
+        .into_iter()
+        .map(|(tag, source, score)| TagOnPhoto {
+            tag,
+            source,
+            score: score.map(|s| s as f32),
+        })
+        .collect())
+}
+
+pub(crate) async fn add_user(pool: &SqlitePool, photo: PhotoId, tag: &str) -> Result<bool> {
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM photos WHERE id = ?")
+        .bind(photo.0)
+        .fetch_optional(pool)
+        .await
+        .context("finding a photo")?;
+    if exists.is_none() {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO tags (photo_id, tag, source, score, model_id, created_at)
+         VALUES (?, ?, 'user', NULL, NULL, ?) ON CONFLICT (photo_id, tag, source) DO NOTHING",
+    )
+    .bind(photo.0)
+    .bind(tag)
+    .bind(now())
+    .execute(pool)
+    .await
+    .context("adding a tag")?;
+    Ok(true)
+}
+
+pub(crate) async fn remove_user(pool: &SqlitePool, photo: PhotoId, tag: &str) -> Result<bool> {
+    let removed =
+        sqlx::query("DELETE FROM tags WHERE photo_id = ? AND tag = ? AND source = 'user'")
+            .bind(photo.0)
+            .bind(tag)
+            .execute(pool)
+            .await
+            .context("removing a tag")?
+            .rows_affected();
+    Ok(removed > 0)
 }
