@@ -4,8 +4,8 @@
 
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use shoebox_core::PhotoId;
-use shoebox_ml::Clip;
+use shoebox_core::{Embedding, PhotoId};
+use shoebox_ml::{Clip, Prediction, ZeroShot, imagenet_templates};
 use shoebox_vector::VectorIndex;
 
 use crate::{Result, SearchIndices, SearchPage, SearchRequest, SearchSettings};
@@ -59,6 +59,26 @@ impl LiveSearch {
             return Ok(None);
         };
         crate::similar(&active.indices, settings, request, &vector, Some(photo)).map(Some)
+    }
+
+    /// Ranks `labels` for the photo `photo` by zero-shot CLIP (its stored vector against each
+    /// label in CLIP's 80 ImageNet templates); `None` when the photo has no vector. The label
+    /// embeddings take a moment: call it off the async threads.
+    pub fn classify(&self, photo: PhotoId, labels: &[String]) -> Result<Option<Vec<Prediction>>> {
+        let (clip, vector) = {
+            let active = self.read();
+            let vector = active.indices.vector.vector(photo).map(<[f32]>::to_vec);
+            (Arc::clone(&active.clip), vector)
+        };
+        let Some(vector) = vector else {
+            return Ok(None);
+        };
+        let zero_shot = ZeroShot::new(&clip, labels, &imagenet_templates())?;
+        let image = Embedding {
+            model_id: clip.model_id().to_owned(),
+            vector,
+        };
+        Ok(Some(zero_shot.classify(&image)?))
     }
 
     /// Asks the live library for a pass: work appeared that no file change announces (a

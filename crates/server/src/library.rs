@@ -259,3 +259,40 @@ pub(crate) async fn remove_tag(
     }
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Labels to rank a photo against.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct Labels {
+    /// 2 to 32 labels, each 1 to 100 bytes ("cat", "a birthday party").
+    labels: Vec<String>,
+}
+
+/// Zero-shot classification of a photo against the given labels: each label's probability
+/// (softmax over the labels) and rank.
+#[utoipa::path(post, path = "/photos/{id}/classify", tag = "photos", params(("id" = String, Path, description = "The photo's id")), request_body = Labels, responses((status = 200, description = "Label, probability and rank, most likely first", body = Any), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such embedded photo", body = ErrorBody), (status = 503, description = "No CLIP model", body = ErrorBody)))]
+pub(crate) async fn classify(
+    State(state): Shared,
+    _caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Labels>,
+) -> Result<Json<Any>, ApiError> {
+    let id = photo_id(&id)?;
+    let live = Arc::clone(state.live.as_ref().ok_or_else(search_off)?);
+    let labels: Vec<String> = body.labels.iter().map(|l| l.trim().to_owned()).collect();
+    if !(2..=32).contains(&labels.len())
+        || labels
+            .iter()
+            .any(|l| l.is_empty() || l.len() > 100 || l.chars().any(char::is_control))
+    {
+        return Err(ApiError::bad_request(
+            "give 2 to 32 labels of 1 to 100 bytes each",
+        ));
+    }
+    let predictions = tokio::task::spawn_blocking(move || live.classify(id, &labels))
+        .await
+        .map_err(|e| internal(&e))??
+        .ok_or_else(|| ApiError::not_found("embedded photo"))?;
+    Ok(Json(
+        serde_json::to_value(predictions).map_err(|e| internal(&e))?,
+    ))
+}

@@ -52,10 +52,10 @@ struct ApiDoc;
 
 pub(crate) fn routes(state: Arc<AppState>) -> Router {
     use crate::library::{
-        __path_add_tag, __path_album, __path_albums, __path_delete_album, __path_photo_tags,
-        __path_progress_stream, __path_put_album, __path_remove_tag, __path_similar, __path_tags,
-        add_tag, album, albums, delete_album, photo_tags, progress_stream, put_album, remove_tag,
-        similar, tags,
+        __path_add_tag, __path_album, __path_albums, __path_classify, __path_delete_album,
+        __path_photo_tags, __path_progress_stream, __path_put_album, __path_remove_tag,
+        __path_similar, __path_tags, add_tag, album, albums, classify, delete_album, photo_tags,
+        progress_stream, put_album, remove_tag, similar, tags,
     };
     use crate::original::{__path_original, original};
     let api = OpenApiRouter::<Arc<AppState>>::new()
@@ -76,6 +76,7 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
         .routes(utoipa_axum::routes!(progress_stream))
         .routes(utoipa_axum::routes!(tags))
         .routes(utoipa_axum::routes!(photo_tags))
+        .routes(utoipa_axum::routes!(classify))
         .routes(utoipa_axum::routes!(add_tag, remove_tag))
         .routes(utoipa_axum::routes!(albums, put_album))
         .routes(utoipa_axum::routes!(album, delete_album));

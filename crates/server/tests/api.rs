@@ -755,6 +755,7 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_answers() -> a
         "GET /api/v1/status/stream",
         "GET /api/v1/tags",
         "GET /api/v1/photos/{id}/tags",
+        "POST /api/v1/photos/{id}/classify",
         "PUT /api/v1/photos/{id}/tags/{tag}",
         "DELETE /api/v1/photos/{id}/tags/{tag}",
         "GET /api/v1/albums",
@@ -867,5 +868,51 @@ async fn people_tag_photos_and_the_tags_list_counts_them() -> anyhow::Result<()>
         .call(Method::GET, "/api/v1/tags", None, Some(&session))
         .await?;
     assert_eq!(all, json!([{ "tag": "holiday 2024", "photos": 1 }]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn classify_ranks_the_given_labels_for_a_photo() -> anyhow::Result<()> {
+    let api = Api::with_model(true).await?;
+    let session = api.setup_and_login().await?;
+    let rocket = id_of(&api, &session, "rocket.jpg").await?;
+    let uri = format!("/api/v1/photos/{rocket}/classify");
+    let labels = json!({ "labels": ["rocket", "cat", "coffee"] });
+    let (status, ranked, _) = api
+        .call(Method::POST, &uri, Some(labels), Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{ranked}");
+    let ranked = ranked.as_array().cloned().unwrap_or_default();
+    assert_eq!(ranked.len(), 3);
+    let total: f64 = ranked
+        .iter()
+        .filter_map(|p| p["probability"].as_f64())
+        .sum();
+    assert!(
+        (total - 1.0).abs() < 1e-4,
+        "probabilities sum to 1: {total}"
+    );
+    let ranks: Vec<u64> = ranked.iter().filter_map(|p| p["rank"].as_u64()).collect();
+    assert_eq!(ranks, [1, 2, 3]);
+    for bad in [
+        json!({ "labels": ["one"] }),
+        json!({ "labels": ["a", ""] }),
+        json!({ "labels": 5 }),
+    ] {
+        let (status, body, _) = api
+            .call(Method::POST, &uri, Some(bad), Some(&session))
+            .await?;
+        assert!(status.is_client_error(), "{status}");
+        assert_eq!(code(&body), "bad_request");
+    }
+    let (status, _, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/photos/999/classify",
+            Some(json!({ "labels": ["a", "b"] })),
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     Ok(())
 }
