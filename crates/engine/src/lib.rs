@@ -42,7 +42,7 @@ pub use serving::LiveSearch;
 pub use settings::{ModelSettings, Settings, StorageSettings};
 pub use shoebox_indexer::{
     IndexerSettings, Method as WatchMethod, ScanProgress, ScanSummary, ThumbnailSettings,
-    WatchMode, WatchSettings, thumbnail_path,
+    WatchMode, WatchSettings, decode_pixels, thumbnail_path,
 };
 pub use shoebox_ml::{Clip, DownloadProgress, Family, ImageToText, Prediction};
 pub use tags::{TagSettings, TagSummary};

@@ -61,6 +61,26 @@ impl LiveSearch {
         crate::similar(&active.indices, settings, request, &vector, Some(photo)).map(Some)
     }
 
+    /// Photos that look like `image` (an upload), under the request's filters. Embedding the
+    /// image takes a moment: call it off the async threads.
+    pub fn similar_to_image(
+        &self,
+        settings: &SearchSettings,
+        request: &SearchRequest,
+        image: &shoebox_core::Pixels,
+    ) -> Result<SearchPage> {
+        let clip = self.clip();
+        let vector =
+            shoebox_core::ImageEmbedder::embed_images(clip.as_ref(), std::slice::from_ref(image))?
+                .pop()
+                .map(|e| e.vector)
+                .ok_or_else(|| {
+                    shoebox_core::Error::Invalid("the image gave no embedding".to_owned())
+                })?;
+        let active = self.read();
+        crate::similar(&active.indices, settings, request, &vector, None)
+    }
+
     /// Ranks `labels` for the photo `photo` by zero-shot CLIP (its stored vector against each
     /// label in CLIP's 80 ImageNet templates); `None` when the photo has no vector. The label
     /// embeddings take a moment: call it off the async threads.

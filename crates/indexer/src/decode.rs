@@ -129,8 +129,16 @@ fn open<'b>(
 /// Decodes a photo file upright (EXIF orientation applied), with the same checks and limits
 /// as a scan; the error is a reason to show.
 pub fn load_pixels(path: &Path, settings: &IndexerSettings) -> std::result::Result<Pixels, String> {
-    let bytes = read_bounded(path, settings.max_file_bytes)?;
-    let (mut image, turn) = open(&bytes, settings)?.decode()?;
+    decode_pixels(&read_bounded(path, settings.max_file_bytes)?, settings)
+}
+
+/// Decodes an image held in memory (an upload) upright, with a scan's checks and limits:
+/// known formats by content, the pixel limit checked before decoding.
+pub fn decode_pixels(
+    bytes: &[u8],
+    settings: &IndexerSettings,
+) -> std::result::Result<Pixels, String> {
+    let (mut image, turn) = open(bytes, settings)?.decode()?;
     image.apply_orientation(turn);
     let rgb = image.into_rgb8();
     Ok(Pixels {

@@ -21,7 +21,7 @@ mod thumbnail;
 mod walk;
 mod watch;
 
-pub use decode::load_pixels;
+pub use decode::{decode_pixels, load_pixels};
 pub use error::{Error, Result};
 pub use progress::{ScanProgress, ScanSummary};
 pub use scan::Scanner;

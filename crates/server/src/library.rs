@@ -296,3 +296,35 @@ pub(crate) async fn classify(
         serde_json::to_value(predictions).map_err(|e| internal(&e))?,
     ))
 }
+
+/// The largest image a search may upload, in bytes.
+pub(crate) const MAX_UPLOAD: usize = 20 * 1024 * 1024;
+/// The most pixels an uploaded image may have (checked before decoding).
+const MAX_UPLOAD_PIXELS: u64 = 50_000_000;
+
+/// Photos that look like an uploaded image (the request body: JPEG, PNG, WebP, GIF, TIFF or
+/// BMP, at most 20 MiB and 50 megapixels).
+#[utoipa::path(post, path = "/similar", tag = "search", params(SimilarQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The image's bytes"), responses((status = 200, description = "A page of look-alikes", body = Any), (status = 400, description = "Not an image, or too many pixels", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 413, description = "Over 20 MiB"), (status = 503, description = "No CLIP model", body = ErrorBody)))]
+pub(crate) async fn similar_to_upload(
+    State(state): Shared,
+    _caller: Caller,
+    Params(query): Params<SimilarQuery>,
+    image: axum::body::Bytes,
+) -> Result<Json<SearchPage>, ApiError> {
+    let live = Arc::clone(state.live.as_ref().ok_or_else(search_off)?);
+    let request = SearchRequest {
+        limit: crate::routes::page_size(query.limit)?,
+        ..SearchRequest::default()
+    };
+    let mut limits = state.engine.settings().indexer.clone();
+    limits.max_image_pixels = limits.max_image_pixels.min(MAX_UPLOAD_PIXELS);
+    let settings = state.engine.settings().search.clone();
+    let page = tokio::task::spawn_blocking(move || {
+        let pixels = shoebox_engine::decode_pixels(&image, &limits)
+            .map_err(|why| ApiError::bad_request(format!("not a usable image: {why}")))?;
+        Ok::<_, ApiError>(live.similar_to_image(&settings, &request, &pixels)?)
+    })
+    .await
+    .map_err(|e| internal(&e))??;
+    Ok(Json(page))
+}

@@ -13,7 +13,7 @@ use shoebox_core::{ApiToken, MetadataStore, PhotoId, Role, User};
 use shoebox_engine::{Progress, SearchPage, SearchRequest, SortOrder, thumbnail_path};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, OpenApi, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 
 use crate::auth::{
     Admin, Caller, SESSION_COOKIE, hash_password, new_token, token_hash, verify_password,
@@ -57,6 +57,7 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
         __path_similar, __path_tags, add_tag, album, albums, classify, delete_album, photo_tags,
         progress_stream, put_album, remove_tag, similar, tags,
     };
+    use crate::library::{__path_similar_to_upload, MAX_UPLOAD, similar_to_upload};
     use crate::original::{__path_original, original};
     let api = OpenApiRouter::<Arc<AppState>>::new()
         .routes(utoipa_axum::routes!(setup))
@@ -77,6 +78,10 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
         .routes(utoipa_axum::routes!(tags))
         .routes(utoipa_axum::routes!(photo_tags))
         .routes(utoipa_axum::routes!(classify))
+        .routes(
+            utoipa_axum::routes!(similar_to_upload)
+                .map(|route| route.layer(DefaultBodyLimit::max(MAX_UPLOAD))),
+        )
         .routes(utoipa_axum::routes!(add_tag, remove_tag))
         .routes(utoipa_axum::routes!(albums, put_album))
         .routes(utoipa_axum::routes!(album, delete_album));

@@ -756,6 +756,7 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_answers() -> a
         "GET /api/v1/tags",
         "GET /api/v1/photos/{id}/tags",
         "POST /api/v1/photos/{id}/classify",
+        "POST /api/v1/similar",
         "PUT /api/v1/photos/{id}/tags/{tag}",
         "DELETE /api/v1/photos/{id}/tags/{tag}",
         "GET /api/v1/albums",
@@ -915,4 +916,83 @@ async fn classify_ranks_the_given_labels_for_a_photo() -> anyhow::Result<()> {
         .await?;
     assert_eq!(status, StatusCode::NOT_FOUND);
     Ok(())
+}
+
+#[tokio::test]
+async fn an_uploaded_image_finds_its_look_alikes_within_the_limits() -> anyhow::Result<()> {
+    let api = Api::with_model(true).await?;
+    let session = api.setup_and_login().await?;
+    let upload = |bytes: Vec<u8>| {
+        Request::post("/api/v1/similar?limit=3")
+            .header(header::COOKIE, &session.cookie)
+            .header("x-csrf-token", &session.csrf)
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(bytes))
+    };
+    let response = api
+        .send(upload(shoebox_testkit::fixture("rocket.jpg")?)?)
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page: Value = serde_json::from_slice(&response.into_body().collect().await?.to_bytes())?;
+    let first = page["hits"][0]["photo"].as_u64().unwrap_or_default();
+    assert_eq!(
+        first,
+        id_of(&api, &session, "rocket.jpg").await?,
+        "the same picture first"
+    );
+
+    let response = api.send(upload(b"not an image at all".to_vec())?).await?;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let response = api.send(upload(vec![0u8; 21 * 1024 * 1024])?).await?;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // A decompression bomb: a few bytes whose header claims 60 megapixels.
+    let response = api.send(upload(png_header(10_000, 6_000))?).await?;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_slice(&response.into_body().collect().await?.to_bytes())?;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("60000000 pixels")),
+        "{body}"
+    );
+    Ok(())
+}
+
+/// A PNG whose header says `width` × `height` and whose image data is an empty stream: a few
+/// bytes that would decode into a huge buffer.
+fn png_header(width: u32, height: u32) -> Vec<u8> {
+    let mut header = width.to_be_bytes().to_vec();
+    header.extend(height.to_be_bytes());
+    header.extend([8, 2, 0, 0, 0]);
+    // zlib: header, one empty final stored block, Adler-32 of nothing.
+    let data = [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01];
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, body) in [
+        (b"IHDR", &header[..]),
+        (b"IDAT", &data[..]),
+        (b"IEND", &[][..]),
+    ] {
+        let mut chunk = kind.to_vec();
+        chunk.extend(body);
+        png.extend(u32::try_from(body.len()).unwrap_or(0).to_be_bytes());
+        png.extend(&chunk);
+        png.extend(crc32(&chunk).to_be_bytes());
+    }
+    png
+}
+
+/// PNG's CRC-32 (ISO-HDLC).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xffff_ffffu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xedb8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
 }
