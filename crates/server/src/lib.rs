@@ -16,7 +16,7 @@ mod throttle;
 use std::sync::Arc;
 
 use axum::Router;
-use shoebox_engine::{Engine, LiveSearch};
+use shoebox_engine::{Engine, ImageToText, LiveSearch};
 
 pub use error::ApiError;
 
@@ -26,6 +26,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     /// Live searches; `None` without a CLIP model.
     pub live: Option<Arc<LiveSearch>>,
+    /// The question-answering model; `None` when none is installed.
+    pub answerer: Option<Arc<ImageToText>>,
     throttle: throttle::Throttle,
     metrics: metrics::Metrics,
 }
@@ -39,11 +41,17 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// The state of a server over `engine` (and `live`, when there is a CLIP model).
-    pub fn new(engine: Arc<Engine>, live: Option<Arc<LiveSearch>>) -> Arc<Self> {
+    /// The state of a server over `engine` (with `live` when there is a CLIP model, and the
+    /// `answerer` when one is installed).
+    pub fn new(
+        engine: Arc<Engine>,
+        live: Option<Arc<LiveSearch>>,
+        answerer: Option<Arc<ImageToText>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             engine,
             live,
+            answerer,
             throttle: throttle::Throttle::default(),
             metrics: metrics::Metrics::default(),
         })

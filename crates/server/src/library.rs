@@ -328,3 +328,59 @@ pub(crate) async fn similar_to_upload(
     .map_err(|e| internal(&e))??;
     Ok(Json(page))
 }
+
+/// A question about a photo.
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct Question {
+    /// 1 to 500 bytes.
+    question: String,
+    /// The answer's language (ISO 639-1; default `en`): the answering model's only.
+    #[serde(default = "english")]
+    lang: String,
+}
+
+fn english() -> String {
+    "en".to_owned()
+}
+
+/// An answer.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Answer {
+    answer: String,
+}
+
+/// Visual question answering about one photo.
+#[utoipa::path(post, path = "/photos/{id}/ask", tag = "photos", params(("id" = String, Path, description = "The photo's id")), request_body = Question, responses((status = 200, description = "The answer", body = Answer), (status = 400, description = "Bad input, or a language the model does not answer in", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such photo", body = ErrorBody), (status = 503, description = "No answering model", body = ErrorBody)))]
+pub(crate) async fn ask(
+    State(state): Shared,
+    _caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(q): JsonBody<Question>,
+) -> Result<Json<Answer>, ApiError> {
+    let id = photo_id(&id)?;
+    let model = Arc::clone(state.answerer.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "answers_unavailable",
+            "questions are off until an answering model is installed (shoebox models pull)",
+        )
+    })?);
+    if q.question.len() > 500 || q.lang.len() > 8 {
+        return Err(ApiError::bad_request(
+            "a question is at most 500 bytes, a language a short code (en, de, …)",
+        ));
+    }
+    // The photo's path comes from the store, by id.
+    let path = state
+        .engine
+        .photo_path(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("photo"))?;
+    let engine = Arc::clone(&state.engine);
+    let answer = tokio::task::spawn_blocking(move || {
+        engine.answer_file(model.as_ref(), &path, &q.question, &q.lang)
+    })
+    .await
+    .map_err(|e| internal(&e))??;
+    Ok(Json(Answer { answer }))
+}

@@ -57,7 +57,9 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
         __path_similar, __path_tags, add_tag, album, albums, classify, delete_album, photo_tags,
         progress_stream, put_album, remove_tag, similar, tags,
     };
-    use crate::library::{__path_similar_to_upload, MAX_UPLOAD, similar_to_upload};
+    use crate::library::{
+        __path_ask, __path_similar_to_upload, MAX_UPLOAD, ask, similar_to_upload,
+    };
     use crate::original::{__path_original, original};
     let api = OpenApiRouter::<Arc<AppState>>::new()
         .routes(utoipa_axum::routes!(setup))
@@ -78,6 +80,7 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
         .routes(utoipa_axum::routes!(tags))
         .routes(utoipa_axum::routes!(photo_tags))
         .routes(utoipa_axum::routes!(classify))
+        .routes(utoipa_axum::routes!(ask))
         .routes(
             utoipa_axum::routes!(similar_to_upload)
                 .map(|route| route.layer(DefaultBodyLimit::max(MAX_UPLOAD))),

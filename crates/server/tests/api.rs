@@ -57,7 +57,14 @@ impl Api {
         } else {
             None
         };
-        let app = router(AppState::new(Arc::new(engine), live));
+        let answerer = if model {
+            let vqa = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures/blip-vqa-tiny");
+            Some(Arc::new(engine.answerer(Some(&vqa))?))
+        } else {
+            None
+        };
+        let app = router(AppState::new(Arc::new(engine), live, answerer));
         Ok(Self { app, _dir: dir })
     }
 
@@ -756,6 +763,7 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_answers() -> a
         "GET /api/v1/tags",
         "GET /api/v1/photos/{id}/tags",
         "POST /api/v1/photos/{id}/classify",
+        "POST /api/v1/photos/{id}/ask",
         "POST /api/v1/similar",
         "PUT /api/v1/photos/{id}/tags/{tag}",
         "DELETE /api/v1/photos/{id}/tags/{tag}",
@@ -995,4 +1003,60 @@ fn crc32(bytes: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+#[tokio::test]
+async fn a_question_about_a_photo_gets_an_answer_in_the_model_s_languages() -> anyhow::Result<()> {
+    let api = Api::with_model(true).await?;
+    let session = api.setup_and_login().await?;
+    let rocket = id_of(&api, &session, "rocket.jpg").await?;
+    let uri = format!("/api/v1/photos/{rocket}/ask");
+    let (status, body, _) = api
+        .call(
+            Method::POST,
+            &uri,
+            Some(json!({ "question": "what is this?" })),
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["answer"].is_string(), "{body}");
+    for bad in [
+        json!({ "question": "  " }),
+        json!({ "question": "what?", "lang": "de" }),
+        json!({ "question": "x".repeat(501) }),
+    ] {
+        let (status, body, _) = api
+            .call(Method::POST, &uri, Some(bad), Some(&session))
+            .await?;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            "{body}"
+        );
+    }
+    let (status, _, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/photos/999/ask",
+            Some(json!({ "question": "why?" })),
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let plain = Api::new().await?;
+    let session = plain.setup_and_login().await?;
+    let (status, body, _) = plain
+        .call(
+            Method::POST,
+            "/api/v1/photos/1/ask",
+            Some(json!({ "question": "why?" })),
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "answers_unavailable")
+    );
+    Ok(())
 }

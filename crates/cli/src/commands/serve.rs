@@ -17,7 +17,15 @@ pub(crate) async fn run(
 ) -> anyhow::Result<()> {
     let engine = Arc::new(engine);
     let live = prepare(&engine, paths, model_dir).await?;
-    let state = AppState::new(Arc::clone(&engine), live.search.clone());
+    let answerer = match engine.answerer(None) {
+        Ok(model) => Some(Arc::new(model)),
+        Err(e @ shoebox_engine::Error::CaptionerMissing { .. }) => {
+            eprintln!("Questions are off: {e}");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let state = AppState::new(Arc::clone(&engine), live.search.clone(), answerer);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     eprintln!("Listening on http://{}", listener.local_addr()?);
     let stopped = stop_on_signal();
