@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use shoebox_core::PhotoId;
 use sqlx::SqlitePool;
 
+use super::embeddings::generation;
 use crate::Result;
 use crate::error::QueryContext;
 
@@ -13,13 +14,7 @@ use crate::error::QueryContext;
 const PRUNED: &str = "text_log_pruned";
 
 pub(crate) async fn since(pool: &SqlitePool, after: i64) -> Result<Option<(Vec<PhotoId>, i64)>> {
-    let pruned: i64 = sqlx::query_scalar("SELECT generation FROM index_generations WHERE name = ?")
-        .bind(PRUNED)
-        .fetch_optional(pool)
-        .await
-        .context("reading the text log's start")?
-        .unwrap_or(0);
-    if after < pruned {
+    if after < generation(pool, PRUNED).await? {
         return Ok(None);
     }
     let rows: Vec<(i64, i64)> =
@@ -38,13 +33,7 @@ pub(crate) async fn last(pool: &SqlitePool) -> Result<i64> {
         .fetch_one(pool)
         .await
         .context("reading the text log's end")?;
-    let pruned: Option<i64> =
-        sqlx::query_scalar("SELECT generation FROM index_generations WHERE name = ?")
-            .bind(PRUNED)
-            .fetch_optional(pool)
-            .await
-            .context("reading the text log's start")?;
-    Ok(last.unwrap_or(0).max(pruned.unwrap_or(0)))
+    Ok(last.unwrap_or(0).max(generation(pool, PRUNED).await?))
 }
 
 pub(crate) async fn prune(pool: &SqlitePool, up_to: i64) -> Result<()> {
