@@ -25,7 +25,7 @@ use anyhow::Context;
 use shoebox_core::{ImageEmbedder, Pixels};
 use shoebox_engine::{Engine, Settings};
 use shoebox_ml::Precision;
-use shoebox_testkit::{jpeg, with_comment};
+use shoebox_testkit::{jpeg, rss_mib, with_comment};
 
 /// The allocator of the `shoebox` binary, so the numbers are the product's.
 #[global_allocator]
@@ -215,17 +215,4 @@ async fn idle_child(data: &Path, clip_dir: &Path, precision: &str) -> anyhow::Re
     println!("{:.0}", rss_mib("VmRSS:"));
     drop(indices);
     Ok(())
-}
-
-/// The process's resident set now (`VmRSS:`) or at its peak (`VmHWM:`), MiB.
-fn rss_mib(field: &str) -> f64 {
-    fs_err::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }

@@ -25,6 +25,7 @@ use std::time::Instant;
 use candle_core::Device;
 use shoebox_core::Pixels;
 use shoebox_ml::{Generation, ImageToText, Precision};
+use shoebox_testkit::rss_mib;
 
 /// The allocator of the `shoebox` binary, so the numbers are the product's.
 #[global_allocator]
@@ -176,17 +177,4 @@ fn timed<T>(f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<f64> {
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
-}
-
-/// The process's resident set now (`VmRSS:`) or at its peak (`VmHWM:`), MiB.
-fn rss_mib(field: &str) -> f64 {
-    fs_err::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }

@@ -36,3 +36,17 @@ pub fn put(root: &Path, rel: &str, bytes: &[u8]) -> Result<PathBuf> {
     fs_err::write(&path, bytes)?;
     Ok(path)
 }
+
+/// The process's resident set now (`"VmRSS:"`) or at its peak (`"VmHWM:"`), in MiB, from
+/// `/proc/self/status`; NaN where that cannot be read. For benches' memory columns.
+pub fn rss_mib(field: &str) -> f64 {
+    fs_err::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}

@@ -28,7 +28,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use shoebox_core::PhotoId;
-use shoebox_testkit::ClipLike;
+use shoebox_testkit::{ClipLike, rss_mib};
 use shoebox_vector::{Filter, Hit, IndexParams, VectorIndex};
 
 const DIM: usize = 512;
@@ -53,11 +53,11 @@ fn run(n: usize) -> anyhow::Result<()> {
     let vectors = data.sample(n, 12);
     let queries = data.sample(QUERIES, 13);
 
-    let rss = resident_mib();
+    let rss = rss_mib("VmRSS:");
     let started = Instant::now();
     let mut index = build(&vectors)?;
     let build_s = started.elapsed().as_secs_f64();
-    let memory = resident_mib() - rss;
+    let memory = rss_mib("VmRSS:") - rss;
 
     let (truth, times) = timed(&queries, |q| Ok(index.exact(q, 10, Filter::All)))?;
     let truth: Vec<HashSet<PhotoId>> = truth.iter().map(|h| ids(h)).collect();
@@ -165,19 +165,6 @@ fn row(
         percentile(times, 0.5),
         percentile(times, 0.99)
     );
-}
-
-/// Resident set size of this process, MiB.
-fn resident_mib() -> f64 {
-    let pages = fs_err::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0);
-    pages * 4096.0 / MIB
 }
 
 fn faiss(
