@@ -56,6 +56,14 @@ impl AppState {
             metrics: metrics::Metrics::default(),
         })
     }
+
+    /// Asks the live library for a pass (work that no file change announces: an album to
+    /// fill, a tag to index); nothing without one.
+    pub(crate) fn nudge(&self) {
+        if let Some(live) = &self.live {
+            live.nudge();
+        }
+    }
 }
 
 /// Every route, with the security headers and body limit.

@@ -21,7 +21,7 @@ use crate::auth::Caller;
 use crate::error::ErrorBody;
 use crate::error::internal;
 use crate::extract::{JsonBody, Params};
-use crate::routes::{photo_id, search_off};
+use crate::routes::{one_line, photo_id, search_off};
 use crate::{ApiError, AppState};
 
 type Shared = State<Arc<AppState>>;
@@ -82,9 +82,7 @@ pub(crate) async fn put_album(
         .engine
         .put_album(&d.name, &d.prompts, d.threshold)
         .await?;
-    if let Some(live) = &state.live {
-        live.nudge();
-    }
+    state.nudge();
     Ok((StatusCode::CREATED, Json(album)))
 }
 
@@ -204,15 +202,9 @@ pub(crate) async fn progress_stream(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-/// A tag from a path: trimmed, 1 to 64 bytes, no control characters.
+/// A tag from a path.
 fn tag_name(raw: &str) -> Result<&str, ApiError> {
-    let tag = raw.trim();
-    if tag.is_empty() || tag.len() > 64 || tag.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(
-            "a tag is 1 to 64 bytes without control characters",
-        ));
-    }
-    Ok(tag)
+    one_line(raw, 64, "a tag")
 }
 
 /// A photo's tags, with source and score.
@@ -237,9 +229,7 @@ pub(crate) async fn add_tag(
     if !state.engine.store().add_user_tag(id, tag).await? {
         return Err(ApiError::not_found("photo"));
     }
-    if let Some(live) = &state.live {
-        live.nudge();
-    }
+    state.nudge();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -254,9 +244,7 @@ pub(crate) async fn remove_tag(
     if !state.engine.store().remove_user_tag(id, tag).await? {
         return Err(ApiError::not_found("tag"));
     }
-    if let Some(live) = &state.live {
-        live.nudge();
-    }
+    state.nudge();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -278,16 +266,14 @@ pub(crate) async fn classify(
 ) -> Result<Json<Any>, ApiError> {
     let id = photo_id(&id)?;
     let live = Arc::clone(state.live.as_ref().ok_or_else(search_off)?);
-    let labels: Vec<String> = body.labels.iter().map(|l| l.trim().to_owned()).collect();
-    if !(2..=32).contains(&labels.len())
-        || labels
-            .iter()
-            .any(|l| l.is_empty() || l.len() > 100 || l.chars().any(char::is_control))
-    {
-        return Err(ApiError::bad_request(
-            "give 2 to 32 labels of 1 to 100 bytes each",
-        ));
+    if !(2..=32).contains(&body.labels.len()) {
+        return Err(ApiError::bad_request("give 2 to 32 labels"));
     }
+    let labels: Vec<String> = body
+        .labels
+        .iter()
+        .map(|l| one_line(l, 100, "a label").map(str::to_owned))
+        .collect::<Result<_, _>>()?;
     let predictions = tokio::task::spawn_blocking(move || live.classify(id, &labels))
         .await
         .map_err(|e| internal(&e))??

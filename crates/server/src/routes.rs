@@ -125,14 +125,21 @@ struct Credentials {
     password: String,
 }
 
-/// A new user's name (trimmed) and the hash of their password, once both are acceptable.
-fn checked(c: &Credentials) -> Result<(&str, String), ApiError> {
-    let name = c.name.trim();
-    if name.is_empty() || name.len() > MAX_NAME || name.chars().any(char::is_control) {
+/// `raw` trimmed, when it is 1 to `max` bytes without control characters: names, tags,
+/// labels; `what` names it in the error ("a tag").
+pub(crate) fn one_line<'a>(raw: &'a str, max: usize, what: &str) -> Result<&'a str, ApiError> {
+    let text = raw.trim();
+    if text.is_empty() || text.len() > max || text.chars().any(char::is_control) {
         return Err(ApiError::bad_request(format!(
-            "a name is 1 to {MAX_NAME} bytes without control characters"
+            "{what} is 1 to {max} bytes without control characters"
         )));
     }
+    Ok(text)
+}
+
+/// A new user's name (trimmed) and the hash of their password, once both are acceptable.
+fn checked(c: &Credentials) -> Result<(&str, String), ApiError> {
+    let name = one_line(&c.name, MAX_NAME, "a name")?;
     if !PASSWORD_BYTES.contains(&c.password.len()) {
         return Err(ApiError::bad_request(format!(
             "a password is {} to {} bytes",
@@ -304,12 +311,7 @@ async fn create_token(
     caller: Caller,
     JsonBody(new): JsonBody<NewToken>,
 ) -> Result<(StatusCode, Json<MadeToken>), ApiError> {
-    let name = new.name.trim();
-    if name.is_empty() || name.len() > MAX_NAME || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!(
-            "a token's name is 1 to {MAX_NAME} bytes without control characters"
-        )));
-    }
+    let name = one_line(&new.name, MAX_NAME, "a token's name")?;
     let secret = new_token()?;
     let token = state
         .engine
