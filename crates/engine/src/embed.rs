@@ -91,6 +91,7 @@ impl Engine {
             .await?;
         let total = work.len().min(limit);
         let mut summary = EmbedSummary::default();
+        let mut embedded = HashSet::new();
         let mut done = 0;
         progress(0, total);
         while done < total {
@@ -147,15 +148,23 @@ impl Engine {
                 .collect();
             target.write(|index| index.insert_batch(&items).map_err(Error::Vector))?;
             summary.embedded += stored.len();
+            embedded.extend(stored.iter().map(|e| e.photo));
             self.store().put_embeddings(model, stored).await?;
             finished.extend(kept.iter().map(|(id, _)| *id));
             self.complete(finished).await?;
             done += jobs.len();
             progress(done.min(total), total);
         }
+        // What is still pending: the work found above, less what this call embedded (the
+        // store is not listed a second time).
+        let unembedded: HashSet<PhotoId> = work
+            .values()
+            .map(|p| p.photo)
+            .filter(|p| !embedded.contains(p))
+            .collect();
         let stale: HashSet<PhotoId> = {
             let photos = target.read(VectorIndex::photos);
-            self.stale_among(model, photos).await?
+            self.stale_among(photos, &unembedded).await?
         };
         let changed = summary.embedded + stale.len() > 0;
         if changed {

@@ -86,12 +86,12 @@ impl Engine {
         Ok(index)
     }
 
-    /// Which of `photos` (in `model_id`'s vector index) to drop: gone, failed, or changed
-    /// without a new embedding.
+    /// Which of `photos` (in a vector index) to drop: gone, failed, or changed without a new
+    /// embedding (`unembedded`: the photos whose embedding is still pending).
     pub(crate) async fn stale_among(
         &self,
-        model_id: &str,
         photos: Vec<PhotoId>,
+        unembedded: &HashSet<PhotoId>,
     ) -> Result<HashSet<PhotoId>> {
         let live: HashSet<PhotoId> = self
             .store()
@@ -99,13 +99,6 @@ impl Engine {
             .await?
             .iter()
             .map(|p| p.id)
-            .collect();
-        let unembedded: HashSet<PhotoId> = self
-            .store()
-            .pending_embeddings(model_id, u32::MAX)
-            .await?
-            .into_iter()
-            .map(|p| p.photo)
             .collect();
         Ok(photos
             .into_iter()
