@@ -13,6 +13,7 @@ pub const MAX_PROMPT: usize = 300;
 
 /// A smart album's definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SmartAlbum {
     /// The store's id.
     pub id: i64,

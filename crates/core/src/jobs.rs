@@ -14,6 +14,7 @@ use crate::PhotoId;
 
 /// A pipeline stage that runs as jobs; each has exactly one handler (a `match` in the engine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum JobKind {
     /// A CLIP image embedding.
@@ -88,6 +89,7 @@ pub struct Job {
 
 /// The queue's jobs of one kind by state (finished jobs leave the queue).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobCounts {
     /// The kind's stored name.
     pub kind: String,
@@ -101,6 +103,7 @@ pub struct JobCounts {
 
 /// A job that failed for good.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobFailure {
     /// The kind's stored name.
     pub kind: String,

@@ -33,4 +33,4 @@ pub use store::{
     FailureReport, LibraryStatus, MetadataStore, PendingPhoto, PhotoTag, StoredCaption,
     StoredEmbedding, TagOnPhoto, ZeroShotTags,
 };
-pub use user::{ApiToken, Role, Session, User};
+pub use user::{ApiToken, Role, Session, SessionInfo, User};

@@ -10,6 +10,7 @@ use crate::{ContentHash, PhotoId, PhotoMetadata, RootId};
 
 /// A file's size and modification time: the cheap check for "changed?".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileStamp {
     /// Size in bytes.
     pub size: u64,
@@ -19,6 +20,7 @@ pub struct FileStamp {
 
 /// Where a photo stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum PhotoStatus {
     /// Read and indexed.
@@ -78,6 +80,7 @@ pub struct KnownPhoto {
 
 /// A full photo record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Photo {
     /// Stable id.
     pub id: PhotoId,
@@ -88,6 +91,7 @@ pub struct Photo {
     /// Size and mtime when last scanned.
     pub stamp: FileStamp,
     /// Content hash, absent when the file could not be read.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub hash: Option<ContentHash>,
     /// Current status.
     pub status: PhotoStatus,
@@ -96,9 +100,11 @@ pub struct Photo {
     /// Extracted metadata, absent when the photo never indexed.
     pub metadata: Option<PhotoMetadata>,
     /// When the file was first seen.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::serde::rfc3339")]
     pub first_seen: OffsetDateTime,
     /// When a scan last saw the file.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     #[serde(with = "time::serde::rfc3339")]
     pub last_seen: OffsetDateTime,
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ApiToken, ContentHash, Job, JobCounts, JobFailure, JobKind, KnownPhoto, NewJob, Photo, PhotoId,
-    PhotoWrite, Result, Role, Root, RootId, ScanProblem, Session, SmartAlbum, User,
+    PhotoWrite, Result, Role, Root, RootId, ScanProblem, Session, SessionInfo, SmartAlbum, User,
 };
 
 /// Counts and problems for `shoebox status`.
@@ -94,6 +94,7 @@ pub struct ZeroShotTags {
 /// A tag on one photo as a person sees it: where it came from, and the model's confidence
 /// for zero-shot tags.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TagOnPhoto {
     /// The tag.
     pub tag: String,
@@ -333,6 +334,22 @@ pub trait MetadataStore: Send + Sync {
 
     /// Ends a session.
     fn delete_session(&self, token_hash: [u8; 32]) -> impl Future<Output = Result<()>> + Send;
+
+    /// A user's live sessions, newest first.
+    fn sessions(&self, user: i64) -> impl Future<Output = Result<Vec<SessionInfo>>> + Send;
+
+    /// Ends one of `user`'s sessions; whether it existed.
+    fn delete_user_session(
+        &self,
+        user: i64,
+        token_hash: [u8; 32],
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Ends every session of `user` (signs them out everywhere); how many there were.
+    fn delete_user_sessions(&self, user: i64) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Every user, by id.
+    fn users(&self) -> impl Future<Output = Result<Vec<User>>> + Send;
 
     /// Creates a user (not the first: see [`Self::create_first_admin`]); a taken name is a
     /// [`crate::Error::Conflict`].

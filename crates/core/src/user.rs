@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Everything, including the library's roots, models and users.
@@ -39,6 +40,7 @@ impl fmt::Display for Role {
 
 /// A user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// The store's id.
     pub id: i64,
@@ -57,8 +59,21 @@ pub struct Session {
     pub csrf: String,
 }
 
+/// A session as its owner sees it listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    /// The session's id: the hex SHA-256 of its token (which lets no one in).
+    pub id: String,
+    /// When it began (RFC 3339).
+    pub created_at: String,
+    /// When it ends (RFC 3339).
+    pub expires_at: String,
+}
+
 /// An API token as listed (the token itself is shown once, when made).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiToken {
     /// The store's id.
     pub id: i64,

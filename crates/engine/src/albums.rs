@@ -8,6 +8,7 @@ use crate::{Engine, Result};
 
 /// An album with its current size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlbumSummary {
     /// The definition.
     #[serde(flatten)]

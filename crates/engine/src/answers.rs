@@ -25,6 +25,7 @@ pub struct PhotoAnswer {
 
 /// What the answers add up to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnswerSummary {
     /// Photos answered.
     pub answered: usize,

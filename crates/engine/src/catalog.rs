@@ -8,10 +8,12 @@ use crate::{Engine, Result};
 
 /// A catalog model and its state on this machine.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelStatus {
     /// The model's name (and folder).
     pub name: String,
     /// Its architecture.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub family: Family,
     /// Embedding width.
     pub dimension: usize,

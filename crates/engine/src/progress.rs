@@ -18,6 +18,7 @@ const SMOOTHING: f64 = 0.3;
 
 /// One stage's state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageProgress {
     /// `embed`, `tag`, or `caption` (with `lang`).
     pub stage: JobKind,
@@ -36,6 +37,7 @@ pub struct StageProgress {
 
 /// A snapshot of the pipeline.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Progress {
     /// Usable photos (scanned and readable).
     pub photos: u64,
@@ -47,6 +49,7 @@ pub struct Progress {
 
 /// A stage's pace between snapshots.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StageRate {
     /// Photos per second (smoothed).
     pub per_second: f64,

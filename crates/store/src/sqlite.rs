@@ -20,7 +20,8 @@ use shoebox_core as core;
 use shoebox_core::{
     ApiToken, Job, JobCounts, JobFailure, JobKind, KnownPhoto, LibraryStatus, MetadataStore,
     NewJob, PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite, Role, Root, RootId, ScanProblem,
-    Session, SmartAlbum, StoredCaption, StoredEmbedding, TagOnPhoto, User, ZeroShotTags,
+    Session, SessionInfo, SmartAlbum, StoredCaption, StoredEmbedding, TagOnPhoto, User,
+    ZeroShotTags,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -290,6 +291,22 @@ impl MetadataStore for SqliteStore {
 
     async fn delete_session(&self, token_hash: [u8; 32]) -> core::Result<()> {
         Ok(users::delete_session(&self.pool, token_hash).await?)
+    }
+
+    async fn sessions(&self, user: i64) -> core::Result<Vec<SessionInfo>> {
+        Ok(users::sessions(&self.pool, user).await?)
+    }
+
+    async fn delete_user_session(&self, user: i64, token_hash: [u8; 32]) -> core::Result<bool> {
+        Ok(users::delete_user_sessions(&self.pool, user, Some(token_hash)).await? > 0)
+    }
+
+    async fn delete_user_sessions(&self, user: i64) -> core::Result<u64> {
+        Ok(users::delete_user_sessions(&self.pool, user, None).await?)
+    }
+
+    async fn users(&self) -> core::Result<Vec<User>> {
+        Ok(users::all(&self.pool).await?)
     }
 
     async fn create_user(&self, name: &str, password_hash: &str, role: Role) -> core::Result<User> {

@@ -7,6 +7,7 @@ use shoebox_core::{PhotoId, SearchFilters};
 
 /// How hits are ordered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
     /// Best match first.
@@ -35,6 +36,7 @@ pub struct SearchRequest {
 
 /// One source's view of a hit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SourceScore {
     /// 1-based rank in that source.
     pub rank: usize,
@@ -44,6 +46,7 @@ pub struct SourceScore {
 
 /// Why a hit is where it is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Explain {
     /// The CLIP side, when it found the photo.
     pub clip: Option<SourceScore>,
@@ -53,6 +56,7 @@ pub struct Explain {
 
 /// A found photo.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchHit {
     /// The photo.
     pub photo: PhotoId,
@@ -66,6 +70,7 @@ pub struct SearchHit {
 
 /// One page of hits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SearchPage {
     /// The hits on this page.
     pub hits: Vec<SearchHit>,

@@ -1,6 +1,6 @@
 //! Users and their sessions.
 
-use shoebox_core::{ApiToken, Role, Session, User};
+use shoebox_core::{ApiToken, Role, Session, SessionInfo, User};
 use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
@@ -121,6 +121,51 @@ pub(crate) async fn delete_session(pool: &SqlitePool, token_hash: [u8; 32]) -> R
         .await
         .context("ending a session")?;
     Ok(())
+}
+
+pub(crate) async fn sessions(pool: &SqlitePool, user: i64) -> Result<Vec<SessionInfo>> {
+    let rows: Vec<(Vec<u8>, String, String)> = sqlx::query_as(
+        "SELECT token_hash, created_at, expires_at FROM sessions
+         WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC",
+    )
+    .bind(user)
+    .bind(now())
+    .fetch_all(pool)
+    .await
+    .context("listing sessions")?;
+    Ok(rows
+        .into_iter()
+        .map(|(hash, created_at, expires_at)| SessionInfo {
+            id: hash.iter().map(|b| format!("{b:02x}")).collect(),
+            created_at,
+            expires_at,
+        })
+        .collect())
+}
+
+/// Ends `user`'s session `only`, or all of them; how many ended.
+pub(crate) async fn delete_user_sessions(
+    pool: &SqlitePool,
+    user: i64,
+    only: Option<[u8; 32]>,
+) -> Result<u64> {
+    let ended =
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR token_hash = ?2)")
+            .bind(user)
+            .bind(only.map(|h| h.to_vec()))
+            .execute(pool)
+            .await
+            .context("ending sessions")?
+            .rows_affected();
+    Ok(ended)
+}
+
+pub(crate) async fn all(pool: &SqlitePool) -> Result<Vec<User>> {
+    let rows: Vec<UserRow> = sqlx::query_as("SELECT id, name, role FROM users ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .context("listing users")?;
+    rows.into_iter().map(UserRow::into_user).collect()
 }
 
 pub(crate) async fn create(

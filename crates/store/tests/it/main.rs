@@ -9,3 +9,4 @@ mod roots;
 mod status;
 mod support;
 mod tags;
+mod users;
