@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::RootId;
+use time::Date;
+use time::macros::format_description;
+
+use crate::{Error, Result, RootId};
 
 /// A folder inside a library root; an empty `rel` is the whole root.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,4 +38,12 @@ impl SearchFilters {
     pub fn is_empty(&self) -> bool {
         *self == Self::default()
     }
+}
+
+/// Unix seconds at 00:00 UTC of `day` (`YYYY-MM-DD`) plus `plus_days`: `since` is the start of
+/// its day, `until` the start of the day after.
+pub fn day_start(day: &str, plus_days: i64) -> Result<i64> {
+    let date = Date::parse(day, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| Error::Invalid(format!("{day:?} is not a date like 2024-07-31")))?;
+    Ok(date.midnight().assume_utc().unix_timestamp() + plus_days * 86_400)
 }

@@ -73,12 +73,7 @@ impl Engine {
 
     /// Refuses what no photo could answer: an empty question, a language the model does not
     /// answer in, a model that does not answer.
-    pub(crate) fn check_question(
-        &self,
-        model: &dyn Captioner,
-        question: &str,
-        lang: &str,
-    ) -> Result<()> {
+    pub fn check_question(&self, model: &dyn Captioner, question: &str, lang: &str) -> Result<()> {
         let invalid = |what: String| Err(Error::Library(shoebox_core::Error::Invalid(what)));
         if !model.answers_questions() {
             return invalid(format!("{} does not answer questions", model.model_id()));

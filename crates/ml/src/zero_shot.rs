@@ -21,6 +21,7 @@ pub fn imagenet_templates() -> Vec<&'static str> {
 
 /// One label's result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Prediction {
     /// The label.
     pub label: String,

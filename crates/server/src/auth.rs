@@ -44,7 +44,7 @@ pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
 pub(crate) fn new_token() -> Result<String, ApiError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| internal(&e))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(shoebox_core::hex(&bytes))
 }
 
 /// What the store keeps of a token.

@@ -3,6 +3,9 @@
 //! throttling, body limits and security headers. Requests name photos by id only: no path from
 //! a request ever reaches the file system.
 
+mod account;
+mod albums;
+mod ask;
 mod auth;
 mod error;
 mod extract;
@@ -10,7 +13,10 @@ mod headers;
 mod library;
 mod metrics;
 mod original;
+mod params;
+mod photos;
 mod routes;
+mod search;
 mod throttle;
 
 use std::sync::Arc;
@@ -55,6 +61,26 @@ impl AppState {
             throttle: throttle::Throttle::default(),
             metrics: metrics::Metrics::default(),
         })
+    }
+
+    /// Runs model work (encoding a query or an image, answering) on the blocking pool, so it
+    /// never holds up the threads that serve other requests, and times it by `operation`.
+    pub(crate) async fn model_work<T: Send + 'static>(
+        self: &Arc<Self>,
+        operation: &'static str,
+        work: impl FnOnce(&Self) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let state = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let result = work(&state);
+            state
+                .metrics
+                .observe_model(operation, started.elapsed().as_secs_f64());
+            result
+        })
+        .await
+        .map_err(|e| error::internal(&e))?
     }
 
     /// Asks the live library for a pass (work that no file change announces: an album to

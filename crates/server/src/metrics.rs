@@ -1,6 +1,7 @@
-//! Request metrics for Prometheus — a latency histogram per method, route and status — and
-//! the request timeout, both in one middleware on every matched route; `/metrics` renders them
-//! with the library's queue depths and photo counts.
+//! Request metrics for Prometheus — a latency histogram per method, route and status — the
+//! request log line and the request timeout, all in one middleware on every matched route;
+//! model timings by operation; `/metrics` renders them with the library's queue depths and
+//! photo counts.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -23,7 +24,7 @@ const BUCKETS: [f64; 11] = [
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-/// One series: requests by latency bucket, their count and total seconds.
+/// One series: observations by latency bucket, their count and total seconds.
 #[derive(Debug, Default, Clone)]
 struct Histogram {
     buckets: [u64; BUCKETS.len()],
@@ -31,41 +32,70 @@ struct Histogram {
     sum: f64,
 }
 
-/// Every series, by method, route and status.
-#[derive(Debug, Default)]
-pub(crate) struct Metrics {
-    series: Mutex<BTreeMap<(String, String, u16), Histogram>>,
-}
-
-impl Metrics {
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let mut series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
-        let h = series
-            .entry((method.to_owned(), route.to_owned(), status))
-            .or_default();
-        for (bucket, le) in h.buckets.iter_mut().zip(BUCKETS) {
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        for (bucket, le) in self.buckets.iter_mut().zip(BUCKETS) {
             if seconds <= le {
                 *bucket += 1;
             }
         }
-        h.count += 1;
-        h.sum += seconds;
+        self.count += 1;
+        self.sum += seconds;
+    }
+
+    /// The series `name{labels}` in Prometheus' text format.
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        for (count, le) in self.buckets.iter().zip(BUCKETS) {
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {count}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", self.count);
+        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
+    }
+}
+
+/// Every series: requests by method, route and status; model work by operation.
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    requests: Mutex<BTreeMap<(String, String, u16), Histogram>>,
+    models: Mutex<BTreeMap<&'static str, Histogram>>,
+}
+
+impl Metrics {
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let mut series = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
+        series
+            .entry((method.to_owned(), route.to_owned(), status))
+            .or_default()
+            .observe(seconds);
+    }
+
+    /// Records `seconds` of model work for `operation` (`search`, `classify`, `ask`, …).
+    pub(crate) fn observe_model(&self, operation: &'static str, seconds: f64) {
+        let mut series = self.models.lock().unwrap_or_else(PoisonError::into_inner);
+        series.entry(operation).or_default().observe(seconds);
     }
 
     /// The histograms in Prometheus' text format.
     fn render(&self, out: &mut String) {
-        let series = self.series.lock().unwrap_or_else(PoisonError::into_inner);
         let name = "shoebox_http_request_duration_seconds";
         let _ = writeln!(out, "# HELP {name} Time to the response head, by route.");
         let _ = writeln!(out, "# TYPE {name} histogram");
+        let series = self.requests.lock().unwrap_or_else(PoisonError::into_inner);
         for ((method, route, status), h) in series.iter() {
             let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
-            for (count, le) in h.buckets.iter().zip(BUCKETS) {
-                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {count}");
-            }
-            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum);
-            let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
+            h.render(out, name, &labels);
+        }
+        drop(series);
+        let name = "shoebox_model_duration_seconds";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time of model work (encoding a query, an image; answering), by operation."
+        );
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        let series = self.models.lock().unwrap_or_else(PoisonError::into_inner);
+        for (operation, h) in series.iter() {
+            h.render(out, name, &format!("operation=\"{operation}\""));
         }
     }
 }
@@ -92,11 +122,15 @@ pub(crate) async fn track(
         )
         .into_response(),
     };
-    state.metrics.observe(
-        &method,
-        &route,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
+    let (status, seconds) = (response.status().as_u16(), started.elapsed().as_secs_f64());
+    state.metrics.observe(&method, &route, status, seconds);
+    tracing::info!(
+        target: "shoebox::http",
+        method,
+        route,
+        status,
+        ms = (seconds * 1000.0).round(),
+        "request"
     );
     response
 }

@@ -14,7 +14,7 @@ use tokio_util::io::ReaderStream;
 use crate::auth::Caller;
 use crate::error::ErrorBody;
 use crate::error::internal;
-use crate::routes::photo_id;
+use crate::params::photo_id;
 use crate::{ApiError, AppState};
 
 /// `GET /api/v1/photos/{id}/original`.

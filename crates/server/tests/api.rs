@@ -748,7 +748,14 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_answers() -> a
         "POST /api/v1/login",
         "POST /api/v1/logout",
         "GET /api/v1/me",
+        "GET /api/v1/users",
         "POST /api/v1/users",
+        "DELETE /api/v1/users/{id}/sessions",
+        "GET /api/v1/sessions",
+        "DELETE /api/v1/sessions/{id}",
+        "GET /api/v1/models",
+        "POST /api/v1/ask",
+        "PUT /api/v1/albums/{name}",
         "GET /api/v1/tokens",
         "POST /api/v1/tokens",
         "DELETE /api/v1/tokens/{id}",
@@ -777,20 +784,29 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_answers() -> a
     expected.sort();
     assert_eq!(operations, expected);
     // Each documented operation is routed (whatever it answers, it is not 404 / 405 for
-    // want of a route; ids that do not exist answer not_found in the API's error shape).
+    // want of a route; ids that do not exist answer not_found in the API's error shape), and
+    // each but setup and login wants a caller.
     for op in &operations {
         let (method, path) = op.split_once(' ').unwrap_or_default();
-        if path.ends_with("/logout") || path.ends_with("/stream") {
-            // Tested on their own: one ends the session, the other never ends.
-            continue;
-        }
         let uri = path
             .replace("{id}", "1")
             .replace("{size}", "256")
             .replace("{name}", "none")
             .replace("{tag}", "beach");
         let method: Method = method.parse()?;
-        let body = (method == Method::POST).then(|| json!({}));
+        let body = matches!(method, Method::POST | Method::PUT).then(|| json!({}));
+        if !path.ends_with("/setup") && !path.ends_with("/login") {
+            let (status, answer, _) = api.call(method.clone(), &uri, body.clone(), None).await?;
+            assert_eq!(
+                (status, code(&answer)),
+                (StatusCode::UNAUTHORIZED, "unauthenticated"),
+                "{op} without a session"
+            );
+        }
+        if path.ends_with("/logout") || path.ends_with("/stream") || path.ends_with("}/sessions") {
+            // Tested on their own: they end sessions (the admin's, here), or never end.
+            continue;
+        }
         let (status, body, _) = api.call(method, &uri, body, Some(&session)).await?;
         assert!(
             status != StatusCode::METHOD_NOT_ALLOWED
@@ -1051,6 +1067,365 @@ async fn a_question_about_a_photo_gets_an_answer_in_the_model_s_languages() -> a
             Method::POST,
             "/api/v1/photos/1/ask",
             Some(json!({ "question": "why?" })),
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "answers_unavailable")
+    );
+    Ok(())
+}
+
+/// The photo ids of a page of hits.
+fn hit_ids(page: &Value) -> Vec<u64> {
+    page["hits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|h| h["photo"].as_u64())
+        .collect()
+}
+
+#[tokio::test]
+async fn searches_take_their_filters_from_the_query_string() -> anyhow::Result<()> {
+    let api = Api::with_model(true).await?;
+    let session = api.setup_and_login().await?;
+    let get = |uri: String| {
+        let api = &api;
+        let session = &session;
+        async move { api.call(Method::GET, &uri, None, Some(session)).await }
+    };
+    let (status, all, _) = get("/api/v1/search?q=rocket&limit=10".into()).await?;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    let n = hit_ids(&all).len();
+    assert!(n >= 2, "{all}");
+    // The root the photos are in, another root, a future date, a camera no photo has.
+    for (filter, hits) in [
+        ("root=1", n),
+        ("root=1&folder=elsewhere", 0),
+        ("root=99", 0),
+        ("since=2999-01-01", 0),
+        ("camera=hasselblad", 0),
+        ("tags=holiday", 0),
+    ] {
+        let (status, page, _) = get(format!("/api/v1/search?q=rocket&{filter}")).await?;
+        assert_eq!(status, StatusCode::OK, "{filter}: {page}");
+        assert_eq!(hit_ids(&page).len(), hits, "{filter}: {page}");
+    }
+    let (_, explained, _) = get("/api/v1/search?q=rocket&explain=true".into()).await?;
+    assert!(explained["hits"][0]["explain"].is_object(), "{explained}");
+    let (_, by_date, _) = get("/api/v1/search?q=rocket&sort=date".into()).await?;
+    assert_eq!(hit_ids(&by_date).len(), n, "{by_date}");
+    // The same filters narrow look-alikes.
+    let rocket = id_of(&api, &session, "rocket.jpg").await?;
+    let (_, similar, _) = get(format!("/api/v1/photos/{rocket}/similar?root=99")).await?;
+    assert_eq!(hit_ids(&similar), Vec::<u64>::new(), "{similar}");
+    for bad in [
+        "since=yesterday",
+        "until=2024-13-01",
+        "folder=trips",
+        "tags=a,,b",
+        "sort=random",
+        "explain=perhaps",
+        "limit=-1",
+        "root=x",
+    ] {
+        let (status, body, _) = get(format!("/api/v1/search?q=rocket&{bad}")).await?;
+        assert_eq!(
+            (status, code(&body)),
+            (StatusCode::BAD_REQUEST, "bad_request"),
+            "{bad}: {body}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn sessions_are_listed_and_revoked_by_their_owner_or_an_admin() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let first = api.setup_and_login().await?;
+    let second = api.login().await?;
+    let (status, listed, _) = api
+        .call(Method::GET, "/api/v1/sessions", None, Some(&first))
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    let sessions = listed.as_array().cloned().unwrap_or_default();
+    assert_eq!(sessions.len(), 2, "{listed}");
+    let current: Vec<bool> = sessions
+        .iter()
+        .filter_map(|s| s["current"].as_bool())
+        .collect();
+    assert_eq!(current.iter().filter(|c| **c).count(), 1, "{listed}");
+    // The first session ends the second.
+    let other = sessions
+        .iter()
+        .find(|s| s["current"] == false)
+        .and_then(|s| s["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let uri = format!("/api/v1/sessions/{other}");
+    let (status, _, _) = api.call(Method::DELETE, &uri, None, Some(&first)).await?;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = api
+        .call(Method::GET, "/api/v1/me", None, Some(&second))
+        .await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the ended session is out");
+    let (status, _, _) = api.call(Method::DELETE, &uri, None, Some(&first)).await?;
+    assert_eq!(status, StatusCode::NOT_FOUND, "ended once");
+    for bad in ["1", "..%2F..", &"z".repeat(64)] {
+        let (status, _, _) = api
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/sessions/{bad}"),
+                None,
+                Some(&first),
+            )
+            .await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    // An admin signs a member out everywhere; the member may not do it to anyone.
+    let member = json!({ "name": "sam", "password": "another long password", "role": "member" });
+    let (status, sam, _) = api
+        .call(Method::POST, "/api/v1/users", Some(member), Some(&first))
+        .await?;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, users, _) = api
+        .call(Method::GET, "/api/v1/users", None, Some(&first))
+        .await?;
+    assert_eq!(
+        (status, users.as_array().map(Vec::len)),
+        (StatusCode::OK, Some(2))
+    );
+    let (_, body, response) = api
+        .call(
+            Method::POST,
+            "/api/v1/login",
+            Some(json!({ "name": "sam", "password": "another long password" })),
+            None,
+        )
+        .await?;
+    let cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_default()
+        .to_owned();
+    let sam_session = Session {
+        cookie,
+        csrf: body["csrf"].as_str().unwrap_or_default().to_owned(),
+    };
+    let everywhere = format!("/api/v1/users/{}/sessions", sam["id"]);
+    let (status, _, _) = api
+        .call(
+            Method::DELETE,
+            "/api/v1/users/1/sessions",
+            None,
+            Some(&sam_session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a member is not an admin");
+    let (status, _, _) = api
+        .call(Method::GET, "/api/v1/users", None, Some(&sam_session))
+        .await?;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, ended, _) = api
+        .call(Method::DELETE, &everywhere, None, Some(&first))
+        .await?;
+    assert_eq!(
+        (status, ended["sessions"].as_u64()),
+        (StatusCode::OK, Some(1))
+    );
+    let (status, _, _) = api
+        .call(Method::GET, "/api/v1/me", None, Some(&sam_session))
+        .await?;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = api
+        .call(Method::GET, "/api/v1/me", None, Some(&first))
+        .await?;
+    assert_eq!(status, StatusCode::OK, "the admin's own session stays");
+    Ok(())
+}
+
+#[tokio::test]
+async fn albums_are_made_once_and_redefined_in_place() -> anyhow::Result<()> {
+    let api = Api::new().await?;
+    let session = api.setup_and_login().await?;
+    let album = json!({ "name": "Space", "prompts": ["a rocket"], "threshold": 0.2 });
+    let (status, _, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/albums",
+            Some(album.clone()),
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, body, _) = api
+        .call(Method::POST, "/api/v1/albums", Some(album), Some(&session))
+        .await?;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "conflict"));
+    let redefined = json!({ "prompts": ["a rocket", "a launch pad"], "threshold": 0.3 });
+    let (status, body, _) = api
+        .call(
+            Method::PUT,
+            "/api/v1/albums/Space",
+            Some(redefined.clone()),
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, one, _) = api
+        .call(Method::GET, "/api/v1/albums/Space", None, Some(&session))
+        .await?;
+    assert_eq!(one["album"]["prompts"], json!(["a rocket", "a launch pad"]));
+    assert!((one["album"]["threshold"].as_f64().unwrap_or_default() - 0.3).abs() < 1e-6);
+    let (status, _, _) = api
+        .call(
+            Method::PUT,
+            "/api/v1/albums/Nope",
+            Some(redefined),
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "PUT redefines, it does not make"
+    );
+    let (status, _, _) = api
+        .call(
+            Method::PUT,
+            "/api/v1/albums/Space",
+            Some(json!({ "prompts": [], "threshold": 0.3 })),
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+#[tokio::test]
+async fn models_say_what_is_installed_and_what_serves() -> anyhow::Result<()> {
+    let api = Api::with_model(true).await?;
+    let session = api.setup_and_login().await?;
+    let (status, models, _) = api
+        .call(Method::GET, "/api/v1/models", None, Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::OK, "{models}");
+    assert!(
+        models["searching_with"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{models}"
+    );
+    assert_eq!(models["answering"], true);
+    let catalog = models["catalog"].as_array().cloned().unwrap_or_default();
+    assert!(!catalog.is_empty(), "{models}");
+    assert!(
+        catalog.iter().all(|m| m["installed"] == false),
+        "nothing is pulled into this data directory: {models}"
+    );
+    let plain = Api::new().await?;
+    let session = plain.setup_and_login().await?;
+    let (_, models, _) = plain
+        .call(Method::GET, "/api/v1/models", None, Some(&session))
+        .await?;
+    assert_eq!(
+        (&models["searching_with"], &models["answering"]),
+        (&Value::Null, &json!(false))
+    );
+    Ok(())
+}
+
+/// The events of a server-sent event stream, read to its end: (name, JSON data).
+async fn events(response: Response) -> anyhow::Result<Vec<(String, Value)>> {
+    let bytes = response.into_body().collect().await?.to_bytes();
+    let text = String::from_utf8(bytes.to_vec())?;
+    let mut events = Vec::new();
+    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let field = |name: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .unwrap_or_default()
+                .to_owned()
+        };
+        events.push((field("event: "), serde_json::from_str(&field("data: "))?));
+    }
+    Ok(events)
+}
+
+#[tokio::test]
+async fn a_question_over_results_streams_each_answer_then_the_summary() -> anyhow::Result<()> {
+    let api = Api::with_model(true).await?;
+    let session = api.setup_and_login().await?;
+    let (cat, rocket) = (
+        id_of(&api, &session, "cat.jpg").await?,
+        id_of(&api, &session, "rocket.jpg").await?,
+    );
+    let body = json!({ "question": "what is this?", "photos": [rocket, 999, cat] });
+    let request = Request::post("/api/v1/ask")
+        .header(header::COOKIE, &session.cookie)
+        .header("x-csrf-token", &session.csrf)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))?;
+    let response = api.send(request).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let events = events(response).await?;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["answer", "answer", "answer", "summary"],
+        "{events:?}"
+    );
+    let photos: Vec<u64> = events[..3]
+        .iter()
+        .filter_map(|(_, e)| e["photo"].as_u64())
+        .collect();
+    assert_eq!(photos, [rocket, 999, cat], "in the order asked");
+    assert!(events[0].1["answer"].is_string() && events[2].1["answer"].is_string());
+    assert!(
+        events[1].1["error"].is_string(),
+        "999 is no photo: {:?}",
+        events[1]
+    );
+    assert!(
+        events.iter().all(|(_, e)| e.get("path").is_none()),
+        "no server paths in answers"
+    );
+    let summary = &events[3].1;
+    assert_eq!(
+        (summary["answered"].as_u64(), summary["failed"].as_u64()),
+        (Some(2), Some(1))
+    );
+
+    for bad in [
+        json!({ "question": "why?", "photos": [] }),
+        json!({ "question": "why?", "photos": [0] }),
+        json!({ "question": "why?", "photos": vec![1; 51] }),
+        json!({ "question": " ", "photos": [1] }),
+        json!({ "question": "why?", "lang": "de", "photos": [1] }),
+    ] {
+        let (status, body, _) = api
+            .call(
+                Method::POST,
+                "/api/v1/ask",
+                Some(bad.clone()),
+                Some(&session),
+            )
+            .await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    let plain = Api::new().await?;
+    let session = plain.setup_and_login().await?;
+    let (status, body, _) = plain
+        .call(
+            Method::POST,
+            "/api/v1/ask",
+            Some(json!({ "question": "why?", "photos": [1] })),
             Some(&session),
         )
         .await?;

@@ -2,12 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::Serialize;
-use shoebox_core::{PhotoId, SearchFilters};
+use shoebox_core::{PhotoId, SearchFilters, day_start};
 use shoebox_engine::{Engine, Explain, SearchPage, SearchRequest, SimilarTo, SortOrder};
-use time::macros::format_description;
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
 use crate::cli::{SearchArgs, Sort};
 use crate::output;
@@ -72,13 +70,6 @@ async fn request(engine: &Engine, query: &str, args: &SearchArgs) -> anyhow::Res
         cursor: args.cursor.clone(),
         explain: args.explain,
     })
-}
-
-/// Unix seconds at 00:00 UTC of `day` + `plus_days`.
-fn day_start(day: &str, plus_days: i64) -> anyhow::Result<i64> {
-    let date = Date::parse(day, format_description!("[year]-[month]-[day]"))
-        .with_context(|| format!("{day:?} is not a date like 2024-07-31"))?;
-    Ok(date.midnight().assume_utc().unix_timestamp() + plus_days * 86_400)
 }
 
 async fn print(engine: &Engine, page: SearchPage, args: &SearchArgs) -> anyhow::Result<()> {

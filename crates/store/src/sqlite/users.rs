@@ -136,7 +136,7 @@ pub(crate) async fn sessions(pool: &SqlitePool, user: i64) -> Result<Vec<Session
     Ok(rows
         .into_iter()
         .map(|(hash, created_at, expires_at)| SessionInfo {
-            id: hash.iter().map(|b| format!("{b:02x}")).collect(),
+            id: shoebox_core::hex(&hash),
             created_at,
             expires_at,
         })

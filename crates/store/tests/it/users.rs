@@ -18,7 +18,9 @@ async fn sessions_are_listed_per_user_and_revoked_one_or_all() -> anyhow::Result
     }
     // One already expired: neither listed nor usable.
     let past = OffsetDateTime::now_utc() - Duration::seconds(1);
-    f.store.create_session([4; 32], admin.id, "csrf", past).await?;
+    f.store
+        .create_session([4; 32], admin.id, "csrf", past)
+        .await?;
 
     let ids = |list: Vec<shoebox_core::SessionInfo>| -> Vec<String> {
         let mut ids: Vec<String> = list.into_iter().map(|s| s.id).collect();
