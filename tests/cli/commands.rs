@@ -24,6 +24,9 @@ fn index_status_show_and_roots() -> anyhow::Result<()> {
 
     let text = sb.run(&["index"])?;
     assert!(text.contains(&format!("{} unchanged", count + 1)), "{text}");
+    // Switches reach the settings: the broken file is read again (and fails again).
+    let again = sb.json(&["index", "--retry-failed", "--no-caption", "--json"])?;
+    assert_eq!(field(&again, "failed")?, 1, "{again}");
 
     let status = sb.json(&["status", "--json"])?;
     assert_eq!(

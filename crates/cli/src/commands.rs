@@ -15,7 +15,7 @@ mod status;
 mod watch;
 
 use anyhow::Context;
-use shoebox_engine::{Engine, Settings};
+use shoebox_engine::{Engine, Override, Settings};
 
 use crate::cli::{Cli, Command, Global};
 
@@ -119,13 +119,16 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn open(global: &Global, command: &Command) -> anyhow::Result<Engine> {
     let mut overrides = Vec::new();
     if let Some(dir) = &global.data_dir {
-        overrides.push(("storage.data_dir", dir.to_string_lossy().into_owned()));
+        overrides.push((
+            "storage.data_dir",
+            Override::Text(dir.to_string_lossy().into_owned()),
+        ));
     }
     if let Command::Index {
         retry_failed: true, ..
     } = command
     {
-        overrides.push(("indexer.retry_failed", "true".to_owned()));
+        overrides.push(("indexer.retry_failed", Override::Flag(true)));
     }
     if let Command::Index {
         no_caption: true, ..
@@ -137,10 +140,10 @@ async fn open(global: &Global, command: &Command) -> anyhow::Result<Engine> {
         no_caption: true, ..
     } = command
     {
-        overrides.push(("captions.enabled", "false".to_owned()));
+        overrides.push(("captions.enabled", Override::Flag(false)));
     }
     if let Command::Watch { poll: true, .. } = command {
-        overrides.push(("watch.mode", "poll".to_owned()));
+        overrides.push(("watch.mode", Override::Text("poll".to_owned())));
     }
     let settings = Settings::load(global.config.as_deref(), &overrides)?;
     let data_dir = settings.data_dir();

@@ -39,7 +39,7 @@ pub use search::{
     SourceScore, search, similar,
 };
 pub use serving::LiveSearch;
-pub use settings::{ModelSettings, Settings, StorageSettings};
+pub use settings::{ModelSettings, Override, Settings, StorageSettings};
 pub use shoebox_indexer::{
     IndexerSettings, Method as WatchMethod, ScanProgress, ScanSummary, ThumbnailSettings,
     WatchMode, WatchSettings, decode_pixels, thumbnail_path,

@@ -73,11 +73,21 @@ pub struct StorageSettings {
     pub database_url: String,
 }
 
+/// A setting's value from a command-line flag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Override {
+    /// A switch (`--no-caption` sets `captions.enabled` to false).
+    Flag(bool),
+    /// Text (a path, a mode).
+    Text(String),
+}
+
 impl Settings {
     /// Loads the layered settings. `config_file` is the `--config` flag (it must exist); without
     /// it `$XDG_CONFIG_HOME/shoebox/config.toml` is read when present. `overrides` are
     /// `(dotted.key, value)` pairs from command-line flags.
-    pub fn load(config_file: Option<&Path>, overrides: &[(&str, String)]) -> Result<Self> {
+    pub fn load(config_file: Option<&Path>, overrides: &[(&str, Override)]) -> Result<Self> {
         let mut figment = Figment::from(Toml::string(DEFAULTS));
         match config_file {
             Some(path) => {
@@ -203,13 +213,24 @@ mod tests {
             jail.set_env("SHOEBOX__STORAGE__DATABASE_URL", "sqlite:///env.db");
             let s = Settings::load(
                 Some(&file),
-                &[("storage.database_url", "sqlite:///x.db".to_owned())],
+                &[
+                    (
+                        "storage.database_url",
+                        Override::Text("sqlite:///x.db".to_owned()),
+                    ),
+                    ("captions.enabled", Override::Flag(false)),
+                    ("indexer.retry_failed", Override::Flag(true)),
+                ],
             )
             .map_err(|e| e.to_string())?;
             assert_eq!(s.indexer.batch_size, 7, "file beats defaults");
             assert_eq!(s.indexer.threads, 5, "env beats file");
             assert_eq!(s.thumbnails.quality, 50);
             assert_eq!(s.storage.database_url, "sqlite:///x.db", "flags apply");
+            assert!(
+                !s.captions.enabled && s.indexer.retry_failed,
+                "switches apply"
+            );
             Ok(())
         });
         Ok(())
