@@ -16,18 +16,26 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
+    // A server logs its requests (`shoebox::http`) unless told otherwise.
+    let serving = matches!(cli.command, cli::Command::Serve { .. });
     let filter = match cli.verbose {
+        0 if serving => "warn,shoebox::http=info",
         0 => "error",
         1 => "warn,shoebox=info",
         2 => "info,shoebox=debug",
         _ => "debug",
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("SHOEBOX_LOG").unwrap_or_else(|_| EnvFilter::new(filter)),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    // `SHOEBOX_LOG_FORMAT=json`: one JSON object per line, for log collectors.
+    if std::env::var("SHOEBOX_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -200,7 +200,7 @@ pub(crate) struct Ended {
 }
 
 /// An admin signs a user out everywhere (a lost phone, a leaked cookie).
-#[utoipa::path(delete, path = "/users/{id}/sessions", tag = "auth", params(("id" = String, Path, description = "The user's id")), responses((status = 200, description = "Their sessions ended", body = Ended), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Not an admin, or no CSRF token", body = ErrorBody)))]
+#[utoipa::path(delete, path = "/users/{id}/sessions", tag = "auth", params(("id" = i64, Path, description = "The user's id", minimum = 1)), responses((status = 200, description = "Their sessions ended", body = Ended), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Not an admin, or no CSRF token", body = ErrorBody)))]
 pub(crate) async fn end_user_sessions(
     State(state): Shared,
     _admin: Admin,
@@ -301,7 +301,7 @@ pub(crate) async fn list_tokens(
 }
 
 /// Revokes one of the caller's API tokens.
-#[utoipa::path(delete, path = "/tokens/{id}", tag = "auth", params(("id" = String, Path, description = "The token's id")), responses((status = 204, description = "Revoked"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 404, description = "No such token", body = ErrorBody)))]
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "auth", params(("id" = i64, Path, description = "The token's id", minimum = 1)), responses((status = 204, description = "Revoked"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 404, description = "No such token", body = ErrorBody)))]
 pub(crate) async fn delete_token(
     State(state): Shared,
     caller: Caller,

@@ -70,7 +70,7 @@ pub(crate) struct Answer {
 }
 
 /// Visual question answering about one photo.
-#[utoipa::path(post, path = "/photos/{id}/ask", tag = "photos", params(("id" = String, Path, description = "The photo's id")), request_body = Question, responses((status = 200, description = "The answer", body = Answer), (status = 400, description = "Bad input, or a language the model does not answer in", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 404, description = "No such photo", body = ErrorBody), (status = 503, description = "No answering model", body = ErrorBody)))]
+#[utoipa::path(post, path = "/photos/{id}/ask", tag = "photos", params(("id" = i64, Path, description = "The photo's id", minimum = 1)), request_body = Question, responses((status = 200, description = "The answer", body = Answer), (status = 400, description = "Bad input, or a language the model does not answer in", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 404, description = "No such photo", body = ErrorBody), (status = 503, description = "No answering model", body = ErrorBody)))]
 pub(crate) async fn ask(
     State(state): Shared,
     _caller: Caller,

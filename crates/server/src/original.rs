@@ -18,7 +18,7 @@ use crate::params::photo_id;
 use crate::{ApiError, AppState};
 
 /// `GET /api/v1/photos/{id}/original`.
-#[utoipa::path(get, path = "/photos/{id}/original", tag = "photos", params(("id" = String, Path, description = "The photo's id")), responses((status = 200, description = "The original file"), (status = 206, description = "A byte range of it"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "The file lies outside its root", body = ErrorBody), (status = 404, description = "No such photo or file", body = ErrorBody), (status = 416, description = "Range not satisfiable")))]
+#[utoipa::path(get, path = "/photos/{id}/original", tag = "photos", params(("id" = i64, Path, description = "The photo's id", minimum = 1)), responses((status = 200, description = "The original file"), (status = 206, description = "A byte range of it"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "The file lies outside its root", body = ErrorBody), (status = 404, description = "No such photo or file", body = ErrorBody), (status = 416, description = "Range not satisfiable")))]
 pub(crate) async fn original(
     State(state): State<Arc<AppState>>,
     _caller: Caller,

@@ -26,7 +26,7 @@ const MAX_TAG: usize = 64;
 const MAX_LABEL: usize = 100;
 
 /// A photo's record.
-#[utoipa::path(get, path = "/photos/{id}", tag = "photos", params(("id" = String, Path, description = "The photo's id")), responses((status = 200, description = "The photo's record", body = Photo), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such photo", body = ErrorBody)))]
+#[utoipa::path(get, path = "/photos/{id}", tag = "photos", params(("id" = i64, Path, description = "The photo's id", minimum = 1)), responses((status = 200, description = "The photo's record", body = Photo), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such photo", body = ErrorBody)))]
 pub(crate) async fn photo(
     State(state): Shared,
     _caller: Caller,
@@ -42,7 +42,7 @@ pub(crate) async fn photo(
 }
 
 /// A photo's thumbnail of a configured size, cached by its content hash.
-#[utoipa::path(get, path = "/photos/{id}/thumbnail/{size}", tag = "photos", params(("id" = String, Path, description = "The photo's id"), ("size" = String, Path, description = "A configured thumbnail size")), responses((status = 200, description = "JPEG", content_type = "image/jpeg"), (status = 304, description = "Not modified"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such photo or thumbnail", body = ErrorBody)))]
+#[utoipa::path(get, path = "/photos/{id}/thumbnail/{size}", tag = "photos", params(("id" = i64, Path, description = "The photo's id", minimum = 1), ("size" = u32, Path, description = "A configured thumbnail size (256 and 1280 by default)")), responses((status = 200, description = "JPEG", content_type = "image/jpeg"), (status = 304, description = "Not modified"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such photo or thumbnail", body = ErrorBody)))]
 pub(crate) async fn thumbnail(
     State(state): Shared,
     _caller: Caller,
@@ -92,7 +92,7 @@ pub(crate) async fn thumbnail(
 }
 
 /// A photo's tags, with source and score.
-#[utoipa::path(get, path = "/photos/{id}/tags", tag = "photos", params(("id" = String, Path, description = "The photo's id")), responses((status = 200, description = "Its tags: zero_shot ones with their probability, user and exif ones", body = Vec<TagOnPhoto>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody)))]
+#[utoipa::path(get, path = "/photos/{id}/tags", tag = "photos", params(("id" = i64, Path, description = "The photo's id", minimum = 1)), responses((status = 200, description = "Its tags: zero_shot ones with their probability, user and exif ones", body = Vec<TagOnPhoto>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody)))]
 pub(crate) async fn photo_tags(
     State(state): Shared,
     _caller: Caller,
@@ -103,7 +103,7 @@ pub(crate) async fn photo_tags(
 }
 
 /// Tags a photo (a person's tag).
-#[utoipa::path(put, path = "/photos/{id}/tags/{tag}", tag = "photos", params(("id" = String, Path, description = "The photo's id"), ("tag" = String, Path, description = "The tag")), responses((status = 204, description = "Tagged"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 404, description = "No such photo", body = ErrorBody)))]
+#[utoipa::path(put, path = "/photos/{id}/tags/{tag}", tag = "photos", params(("id" = i64, Path, description = "The photo's id", minimum = 1), ("tag" = String, Path, description = "The tag")), responses((status = 204, description = "Tagged"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 404, description = "No such photo", body = ErrorBody)))]
 pub(crate) async fn add_tag(
     State(state): Shared,
     _caller: Caller,
@@ -118,7 +118,7 @@ pub(crate) async fn add_tag(
 }
 
 /// Removes a person's tag from a photo.
-#[utoipa::path(delete, path = "/photos/{id}/tags/{tag}", tag = "photos", params(("id" = String, Path, description = "The photo's id"), ("tag" = String, Path, description = "The tag")), responses((status = 204, description = "Removed"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 404, description = "The photo has no such tag of a person's", body = ErrorBody)))]
+#[utoipa::path(delete, path = "/photos/{id}/tags/{tag}", tag = "photos", params(("id" = i64, Path, description = "The photo's id", minimum = 1), ("tag" = String, Path, description = "The tag")), responses((status = 204, description = "Removed"), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 404, description = "The photo has no such tag of a person's", body = ErrorBody)))]
 pub(crate) async fn remove_tag(
     State(state): Shared,
     _caller: Caller,
@@ -141,7 +141,7 @@ pub(crate) struct Labels {
 
 /// Zero-shot classification of a photo against the given labels: each label's probability
 /// (softmax over the labels) and rank.
-#[utoipa::path(post, path = "/photos/{id}/classify", tag = "photos", params(("id" = String, Path, description = "The photo's id")), request_body = Labels, responses((status = 200, description = "Label, probability and rank, most likely first", body = Vec<Prediction>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 404, description = "No such embedded photo", body = ErrorBody), (status = 503, description = "No CLIP model", body = ErrorBody)))]
+#[utoipa::path(post, path = "/photos/{id}/classify", tag = "photos", params(("id" = i64, Path, description = "The photo's id", minimum = 1)), request_body = Labels, responses((status = 200, description = "Label, probability and rank, most likely first", body = Vec<Prediction>), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 404, description = "No such embedded photo", body = ErrorBody), (status = 503, description = "No CLIP model", body = ErrorBody)))]
 pub(crate) async fn classify(
     State(state): Shared,
     _caller: Caller,

@@ -58,7 +58,7 @@ pub(crate) async fn search(
 }
 
 /// Photos that look like a photo of the library.
-#[utoipa::path(get, path = "/photos/{id}/similar", tag = "search", params(("id" = String, Path, description = "The photo's id"), PageQuery), responses((status = 200, description = "A page of look-alikes", body = SearchPage), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such embedded photo", body = ErrorBody), (status = 503, description = "No CLIP model", body = ErrorBody)))]
+#[utoipa::path(get, path = "/photos/{id}/similar", tag = "search", params(("id" = i64, Path, description = "The photo's id", minimum = 1), PageQuery), responses((status = 200, description = "A page of look-alikes", body = SearchPage), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such embedded photo", body = ErrorBody), (status = 503, description = "No CLIP model", body = ErrorBody)))]
 pub(crate) async fn similar(
     State(state): Shared,
     _caller: Caller,
