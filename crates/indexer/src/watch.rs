@@ -32,6 +32,9 @@ pub enum Method {
     Native,
     /// Polling, every `poll_seconds`.
     Poll,
+    /// Not watched: the root was not reachable at start-up (an unmounted drive, a NAS that is
+    /// off). Its photos are kept, and the periodic reconciliation scan sees it once it is back.
+    Unreachable,
 }
 
 /// One root's debounced watcher, held for what its drop does: stop watching.
@@ -68,6 +71,11 @@ impl RootWatcher {
             methods: Vec::with_capacity(roots.len()),
         };
         for root in roots {
+            if let Err(e) = fs_err::metadata(root) {
+                tracing::warn!(root = %root.display(), "library root not reachable ({e}): not watching it; its photos are kept");
+                watcher.methods.push((root.clone(), Method::Unreachable));
+                continue;
+            }
             let method = match settings.mode {
                 WatchMode::Poll => Method::Poll,
                 WatchMode::Native => Method::Native,
@@ -78,7 +86,7 @@ impl RootWatcher {
                 WatchMode::Auto => Method::Native,
             };
             let backend = match method {
-                Method::Poll => poll(root, settings, changes)?,
+                Method::Poll | Method::Unreachable => poll(root, settings, changes)?,
                 Method::Native => match native(root, settings, changes) {
                     Ok(backend) => backend,
                     Err(e) if settings.mode == WatchMode::Auto && out_of_watches(&e) => {
@@ -265,5 +273,29 @@ mod tests {
             notify::ErrorKind::MaxFilesWatch
         )));
         assert!(!out_of_watches(&notify::Error::path_not_found()));
+    }
+
+    #[test]
+    fn an_unreachable_root_is_kept_unwatched_beside_the_watched_ones()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let here = std::env::temp_dir().join(format!("shoebox-watch-{}", std::process::id()));
+        fs_err::create_dir_all(&here)?;
+        let gone = here.join("no-such-root");
+        let (changes, _receiver) = tokio::sync::mpsc::unbounded_channel();
+        let settings = WatchSettings {
+            mode: WatchMode::Poll,
+            debounce_ms: 100,
+            poll_seconds: 60,
+            rescan_minutes: 0,
+            swap_slice: 1,
+        };
+        let watcher = RootWatcher::start(&[gone.clone(), here.clone()], &settings, &changes)?;
+        assert_eq!(
+            watcher.methods(),
+            [(gone, Method::Unreachable), (here.clone(), Method::Poll)]
+        );
+        drop(watcher);
+        fs_err::remove_dir_all(&here)?;
+        Ok(())
     }
 }

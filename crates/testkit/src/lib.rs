@@ -40,7 +40,16 @@ pub fn put(root: &Path, rel: &str, bytes: &[u8]) -> Result<PathBuf> {
 /// The process's resident set now (`"VmRSS:"`) or at its peak (`"VmHWM:"`), in MiB, from
 /// `/proc/self/status`; NaN where that cannot be read. For benches' memory columns.
 pub fn rss_mib(field: &str) -> f64 {
-    fs_err::read_to_string("/proc/self/status")
+    status_mib("/proc/self/status", field)
+}
+
+/// The same for another process (a server a bench started).
+pub fn process_rss_mib(pid: u32, field: &str) -> f64 {
+    status_mib(&format!("/proc/{pid}/status"), field)
+}
+
+fn status_mib(status: &str, field: &str) -> f64 {
+    fs_err::read_to_string(status)
         .ok()
         .and_then(|s| {
             s.lines()

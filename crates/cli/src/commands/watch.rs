@@ -120,6 +120,7 @@ pub(crate) fn print(event: &LiveEvent) {
                 let how = match method {
                     WatchMethod::Native => "notifications",
                     WatchMethod::Poll => "polling",
+                    WatchMethod::Unreachable => "not reachable: kept, rescanned periodically",
                 };
                 eprintln!("Watching {} ({how})", root.display());
             }
