@@ -4,6 +4,7 @@
 
 mod albums;
 mod answers;
+mod batch;
 mod captions;
 mod catalog;
 mod embed;

@@ -8,12 +8,15 @@ use shoebox_core::{Embedding, PhotoId};
 use shoebox_ml::{Clip, Prediction, ZeroShot, imagenet_templates};
 use shoebox_vector::VectorIndex;
 
+use crate::batch::{Batched, TextBatcher};
 use crate::{Result, SearchIndices, SearchPage, SearchRequest, SearchSettings};
 
 /// The active model and its indices.
 pub(crate) struct Active {
     pub(crate) clip: Arc<Clip>,
     pub(crate) indices: SearchIndices,
+    /// Concurrent searches' queries, encoded together (one batcher per model).
+    queries: TextBatcher,
 }
 
 /// The searchable state of a live library.
@@ -35,7 +38,11 @@ impl LiveSearch {
     /// Searches with `clip` over `indices` (made for it).
     pub fn new(clip: Arc<Clip>, indices: SearchIndices) -> Self {
         Self {
-            state: RwLock::new(Active { clip, indices }),
+            state: RwLock::new(Active {
+                clip,
+                indices,
+                queries: TextBatcher::default(),
+            }),
             nudge: tokio::sync::Notify::new(),
         }
     }
@@ -43,7 +50,11 @@ impl LiveSearch {
     /// A text query (see [`crate::search`]) with the active model.
     pub fn search(&self, settings: &SearchSettings, request: &SearchRequest) -> Result<SearchPage> {
         let active = self.read();
-        crate::search(&active.indices, active.clip.as_ref(), settings, request)
+        let model = Batched {
+            model: active.clip.as_ref(),
+            batcher: &active.queries,
+        };
+        crate::search(&active.indices, &model, settings, request)
     }
 
     /// Photos that look like the photo `photo` (it left out), under the request's filters;
@@ -132,6 +143,7 @@ impl LiveSearch {
         let mut active = self.write();
         active.clip = clip;
         active.indices.vector = vector;
+        active.queries = TextBatcher::default();
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Active> {
