@@ -20,6 +20,8 @@ pub struct Engine {
     pub(crate) worker_lock: tokio::sync::OnceCell<fs_err::File>,
     /// The tagging stage's label embeddings, kept between passes.
     pub(crate) scorer: std::sync::Mutex<Option<std::sync::Arc<crate::tags::Scorer>>>,
+    /// Failed sign-ins by name.
+    pub(crate) throttle: crate::throttle::Throttle,
 }
 
 impl Engine {
@@ -42,6 +44,7 @@ impl Engine {
             worker_id: format!("pid {} at {}", std::process::id(), started.as_millis()),
             worker_lock: tokio::sync::OnceCell::new(),
             scorer: std::sync::Mutex::new(None),
+            throttle: crate::throttle::Throttle::default(),
         })
     }
 

@@ -71,6 +71,15 @@ pub enum Error {
         /// Where it was looked for.
         dir: PathBuf,
     },
+    /// A sign-in with a wrong name or password.
+    #[error("wrong name or password")]
+    BadCredentials,
+    /// Too many failed sign-ins for a name lately.
+    #[error("too many failed sign-ins for this name; try again in 15 minutes")]
+    Throttled,
+    /// The system's random source or the password hasher failed.
+    #[error("random source or password hashing failed: {0}")]
+    Random(String),
 }
 
 impl From<figment::Error> for Error {

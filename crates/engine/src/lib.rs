@@ -2,6 +2,7 @@
 //! store and the indexer together, and offers the operations the CLI (and later the server
 //! and web UI) call. Nothing above this crate touches an adapter directly.
 
+mod accounts;
 mod albums;
 mod answers;
 mod batch;
@@ -22,7 +23,11 @@ mod search;
 mod serving;
 mod settings;
 mod tags;
+mod throttle;
 
+pub use accounts::{
+    NewSession, SESSION_COOKIE, account_name, session_cookie, session_token, token_hash,
+};
 pub use albums::AlbumSummary;
 pub use answers::{AnswerSummary, PhotoAnswer};
 pub use captions::{CaptionSettings, CaptionSummary};

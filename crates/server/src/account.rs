@@ -7,23 +7,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shoebox_core::{ApiToken, MetadataStore, Role, SessionInfo, User, hex, unhex32};
-use time::OffsetDateTime;
+use shoebox_engine::{NewSession, session_cookie};
 use utoipa::ToSchema;
 
 use crate::ApiError;
-use crate::auth::{
-    Admin, Caller, SESSION_COOKIE, hash_password, new_token, token_hash, verify_password,
-};
+use crate::auth::{Admin, Caller};
 use crate::error::{ErrorBody, internal};
 use crate::extract::JsonBody;
-use crate::params::{Shared, number, one_line};
-
-/// How long a session lasts.
-const SESSION_DAYS: i64 = 30;
-/// Longest login or token name, in bytes.
-const MAX_NAME: usize = 64;
-/// Password length limits, in bytes (argon2 hashes any length; this bounds the work).
-const PASSWORD_BYTES: std::ops::RangeInclusive<usize> = 10..=1024;
+use crate::params::{Shared, number};
 
 /// A name and a password.
 #[derive(Deserialize, ToSchema)]
@@ -32,27 +23,13 @@ pub(crate) struct Credentials {
     password: String,
 }
 
-/// A new user's name (trimmed) and the hash of their password, once both are acceptable.
-fn checked(c: &Credentials) -> Result<(&str, String), ApiError> {
-    let name = one_line(&c.name, MAX_NAME, "a name")?;
-    if !PASSWORD_BYTES.contains(&c.password.len()) {
-        return Err(ApiError::bad_request(format!(
-            "a password is {} to {} bytes",
-            PASSWORD_BYTES.start(),
-            PASSWORD_BYTES.end()
-        )));
-    }
-    Ok((name, hash_password(&c.password)?))
-}
-
 /// First run: creates the admin, once.
 #[utoipa::path(post, path = "/setup", tag = "auth", request_body = Credentials, responses((status = 201, description = "The admin, created", body = User), (status = 400, description = "Bad input", body = ErrorBody), (status = 409, description = "Set up already", body = ErrorBody)))]
 pub(crate) async fn setup(
     State(state): Shared,
     JsonBody(c): JsonBody<Credentials>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    let (name, hash) = checked(&c)?;
-    match state.engine.store().create_first_admin(name, &hash).await? {
+    match state.engine.set_up(&c.name, &c.password).await? {
         Some(user) => Ok((StatusCode::CREATED, Json(user))),
         None => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -78,49 +55,11 @@ pub(crate) async fn login(
     headers: HeaderMap,
     JsonBody(c): JsonBody<Credentials>,
 ) -> Result<Response, ApiError> {
-    if !state.throttle.allows(&c.name) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "throttled",
-            "too many failed sign-ins for this name; try again in 15 minutes",
-        ));
-    }
-    if c.password.len() > *PASSWORD_BYTES.end() {
-        return Err(ApiError::bad_request("password too long"));
-    }
-    let found = state.engine.store().user_by_name(&c.name).await?;
-    // An unknown name costs a password check too, so timing does not tell names apart.
-    let verified = match &found {
-        Some((_, hash)) => verify_password(&c.password, hash),
-        None => {
-            verify_password(&c.password, decoy_hash()?);
-            false
-        }
-    };
-    let Some((user, _)) = found.filter(|_| verified) else {
-        state.throttle.failed(&c.name);
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_credentials",
-            "wrong name or password",
-        ));
-    };
-    state.throttle.succeeded(&c.name);
-    let (token, csrf) = (new_token()?, new_token()?);
-    let expires = OffsetDateTime::now_utc() + time::Duration::days(SESSION_DAYS);
-    state
-        .engine
-        .store()
-        .create_session(token_hash(&token), user.id, &csrf, expires)
-        .await?;
+    let NewSession { user, token, csrf } = state.engine.sign_in(&c.name, &c.password).await?;
     let secure = headers
         .get("x-forwarded-proto")
         .is_some_and(|v| v.as_bytes() == b"https");
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        SESSION_DAYS * 24 * 3600,
-        if secure { "; Secure" } else { "" }
-    );
+    let cookie = session_cookie(&token, secure);
     let mut response = Json(SignedIn { user, csrf }).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -129,27 +68,17 @@ pub(crate) async fn login(
     Ok(response)
 }
 
-/// A hash no password matches, checked for unknown names.
-fn decoy_hash() -> Result<&'static str, ApiError> {
-    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    if let Some(hash) = DECOY.get() {
-        return Ok(hash);
-    }
-    let hash = hash_password(&new_token()?)?;
-    Ok(DECOY.get_or_init(|| hash))
-}
-
 /// Ends the session.
 #[utoipa::path(post, path = "/logout", tag = "auth", responses((status = 204, description = "Signed out"), (status = 400, description = "An API token is not a session", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody)))]
 pub(crate) async fn logout(State(state): Shared, caller: Caller) -> Result<Response, ApiError> {
     let session = caller
         .session
         .ok_or_else(|| ApiError::bad_request("an API token is not a session: revoke it instead"))?;
-    state.engine.store().delete_session(session).await?;
+    state.engine.sign_out(session).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("shoebox_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_str(&session_cookie("", false)).map_err(|e| internal(&e))?,
     );
     Ok(response)
 }
@@ -184,11 +113,10 @@ pub(crate) async fn create_user(
     _admin: Admin,
     JsonBody(new): JsonBody<NewUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    let (name, hash) = checked(&new.credentials)?;
+    let c = &new.credentials;
     let user = state
         .engine
-        .store()
-        .create_user(name, &hash, new.role)
+        .add_user(&c.name, &c.password, new.role)
         .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
@@ -281,12 +209,9 @@ pub(crate) async fn create_token(
     caller: Caller,
     JsonBody(new): JsonBody<NewToken>,
 ) -> Result<(StatusCode, Json<MadeToken>), ApiError> {
-    let name = one_line(&new.name, MAX_NAME, "a token's name")?;
-    let secret = new_token()?;
-    let token = state
+    let (token, secret) = state
         .engine
-        .store()
-        .create_api_token(caller.user.id, name, token_hash(&secret))
+        .new_api_token(caller.user.id, &new.name)
         .await?;
     Ok((StatusCode::CREATED, Json(MadeToken { token, secret })))
 }

@@ -92,6 +92,12 @@ impl From<shoebox_engine::Error> for ApiError {
             shoebox_engine::Error::Library(shoebox_core::Error::Conflict(why)) => {
                 Self::new(StatusCode::CONFLICT, "conflict", why)
             }
+            shoebox_engine::Error::BadCredentials => {
+                Self::new(StatusCode::UNAUTHORIZED, "bad_credentials", e.to_string())
+            }
+            shoebox_engine::Error::Throttled => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string())
+            }
             other => internal(&other),
         }
     }

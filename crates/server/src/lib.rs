@@ -17,7 +17,6 @@ mod params;
 mod photos;
 mod routes;
 mod search;
-mod throttle;
 
 use std::sync::Arc;
 
@@ -34,7 +33,6 @@ pub struct AppState {
     pub live: Option<Arc<LiveSearch>>,
     /// The question-answering model; `None` when none is installed.
     pub answerer: Option<Arc<ImageToText>>,
-    throttle: throttle::Throttle,
     metrics: metrics::Metrics,
 }
 
@@ -58,7 +56,6 @@ impl AppState {
             engine,
             live,
             answerer,
-            throttle: throttle::Throttle::default(),
             metrics: metrics::Metrics::default(),
         })
     }
@@ -97,14 +94,14 @@ pub fn router(state: Arc<AppState>) -> Router {
     routes::routes(state)
 }
 
-/// Serves `state` on `listener` until `shutdown` completes, then lets requests in flight
-/// finish.
+/// Serves `app` (the API's [`router`], with the web UI's beside it) on `listener` until
+/// `shutdown` completes, then lets requests in flight finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    state: Arc<AppState>,
+    app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

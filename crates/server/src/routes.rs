@@ -13,7 +13,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::auth::{Caller, SESSION_COOKIE};
+use crate::auth::Caller;
 use crate::error::ErrorBody;
 use crate::headers::security_headers;
 use crate::{ApiError, AppState, account, albums, ask, library, original, photos, search};
@@ -46,7 +46,9 @@ impl Modify for SignIn {
         );
         components.add_security_scheme(
             "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                shoebox_engine::SESSION_COOKIE,
+            ))),
         );
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use shoebox_engine::Engine;
 use shoebox_server::AppState;
+use shoebox_web::WebContext;
 
 use super::watch::{prepare, print, stop_on_signal};
 
@@ -26,11 +27,15 @@ pub(crate) async fn run(
         Err(e) => return Err(e.into()),
     };
     let state = AppState::new(Arc::clone(&engine), live.search.clone(), answerer);
+    let app = shoebox_server::router(state).merge(shoebox_web::router(WebContext {
+        engine: Arc::clone(&engine),
+        live: live.search.clone(),
+    }));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     eprintln!("Listening on http://{}", listener.local_addr()?);
     let stopped = stop_on_signal();
     let mut server_stop = stopped.clone();
-    let server = tokio::spawn(shoebox_server::serve(listener, state, async move {
+    let server = tokio::spawn(shoebox_server::serve(listener, app, async move {
         let _ = server_stop.wait_for(|stop| *stop).await;
     }));
     if engine.roots().await?.is_empty() {

@@ -1,0 +1,144 @@
+//! The web UI in a real browser: headless Chromium driven over WebDriver (chromedriver), against
+//! `shoebox serve` on the fixture photos with the tiny CLIP checkpoint. Each page's screenshot
+//! is saved under `target/e2e/`; the browser console must show no errors (hydration included).
+//!
+//! Needs `chromium` and `chromium-driver` (Debian), so it is ignored by `cargo test`; CI runs
+//! it: `cargo test -p shoebox --test e2e -- --ignored`.
+
+mod webdriver;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use webdriver::Browser;
+
+/// Kills the child when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Polls `ready` until it holds, for at most `limit`.
+fn until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while !ready() {
+        anyhow::ensure!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `shoebox serve` over a copy of the fixture photos, with the tiny CLIP model.
+fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
+    let photos = dir.join("photos");
+    fs_err::create_dir_all(&photos)?;
+    for entry in fs_err::read_dir(shoebox_testkit::fixture_photos())? {
+        let entry = entry?;
+        if entry.path().extension().is_some_and(|e| e == "jpg") {
+            fs_err::copy(entry.path(), photos.join(entry.file_name()))?;
+        }
+    }
+    let port = free_port()?;
+    let child = Command::new(env!("CARGO_BIN_EXE_shoebox"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("serve")
+        .arg(&photos)
+        .args(["--no-caption", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--model-dir")
+        .arg(workspace().join("tests/fixtures/clip-tiny"))
+        .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("SHOEBOX_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let server = Process(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let ready = format!("{base}/readyz");
+    until("the server", Duration::from_secs(60), || {
+        ureq::get(&ready).call().is_ok()
+    })?;
+    Ok((server, base))
+}
+
+fn chromedriver() -> anyhow::Result<(Process, String)> {
+    let port = free_port()?;
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("chromedriver is not installed (Debian: apt install chromium chromium-driver)")?;
+    let driver = Process(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let status = format!("{url}/status");
+    until("chromedriver", Duration::from_secs(30), || {
+        ureq::get(&status).call().is_ok()
+    })?;
+    Ok((driver, url))
+}
+
+#[test]
+#[ignore = "needs chromium and chromium-driver; CI runs it with --ignored"]
+fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (_server, base) = serve(dir.path())?;
+    let (_driver, driver_url) = chromedriver()?;
+    let shots = workspace().join("target/e2e");
+    fs_err::create_dir_all(&shots)?;
+    let browser = Browser::start(&driver_url, &dir.path().join("chromium"))?;
+
+    // Before setup, the search page points to it.
+    browser.go(&format!("{base}/"))?;
+    browser.wait_for("a[href='/setup']")?;
+    browser.screenshot(&shots.join("1-first-visit.png"))?;
+
+    browser.go(&format!("{base}/setup"))?;
+    browser.wait_for("input[name=name]")?;
+    browser.screenshot(&shots.join("2-setup.png"))?;
+    browser.type_into("input[name=name]", "admin")?;
+    browser.type_into("input[name=password]", "a long enough password")?;
+    browser.click("button[type=submit]")?;
+
+    // Signed in: the search page with its box.
+    browser.wait_for("input[type=search]")?;
+    browser.type_into("input[type=search]", "a cat")?;
+    browser.wait_for("ul.grid img")?;
+    until("thumbnails to load", Duration::from_secs(30), || {
+        browser
+            .script(
+                "const imgs = [...document.querySelectorAll('ul.grid img')]; \
+                 return imgs.length > 0 && imgs.every(i => i.complete && i.naturalWidth > 0);",
+            )
+            .is_ok_and(|v| v == serde_json::Value::Bool(true))
+    })?;
+    browser.screenshot(&shots.join("3-search.png"))?;
+    // The cat is found by its name (the text side; the tiny model's similarities are random).
+    let found = browser.script(
+        "return [...document.querySelectorAll('ul.grid img')].map(i => i.getAttribute('src'));",
+    )?;
+    assert!(
+        found.as_array().is_some_and(|srcs| !srcs.is_empty()),
+        "{found}"
+    );
+
+    let errors = browser.console_errors()?;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    Ok(())
+}

@@ -1,0 +1,176 @@
+//! Just enough of the W3C WebDriver protocol (JSON over HTTP to chromedriver) for the tests.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+/// A headless Chromium session.
+pub(crate) struct Browser {
+    session: String,
+}
+
+impl Browser {
+    /// Starts Chromium headless with a fresh profile in `profile`.
+    pub(crate) fn start(driver: &str, profile: &Path) -> anyhow::Result<Self> {
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": "/usr/bin/chromium",
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-background-networking", "--disable-component-update",
+                        "--disable-sync", "--no-first-run", "--window-size=1280,900",
+                        format!("--user-data-dir={}", profile.display()),
+                    ],
+                },
+                "goog:loggingPrefs": { "browser": "ALL" },
+            }}
+        });
+        let created = post(&format!("{driver}/session"), &capabilities)?;
+        let id = created["sessionId"]
+            .as_str()
+            .context("no session id")?
+            .to_owned();
+        Ok(Self {
+            session: format!("{driver}/session/{id}"),
+        })
+    }
+
+    fn call(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        post(&format!("{}{path}", self.session), body)
+    }
+
+    pub(crate) fn go(&self, url: &str) -> anyhow::Result<()> {
+        self.call("/url", &json!({ "url": url }))?;
+        Ok(())
+    }
+
+    fn find(&self, css: &str) -> anyhow::Result<String> {
+        let found = self.call(
+            "/element",
+            &json!({ "using": "css selector", "value": css }),
+        )?;
+        found
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .with_context(|| format!("no element {css}"))
+    }
+
+    /// Waits (up to 30 s) for an element matching `css`.
+    pub(crate) fn wait_for(&self, css: &str) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            if self.find(css).is_ok() {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "no {css} after 30 s; page: {}",
+                self.script("return document.body.innerText;")
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub(crate) fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        let element = self.find(css)?;
+        self.call(
+            &format!("/element/{element}/value"),
+            &json!({ "text": text }),
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn click(&self, css: &str) -> anyhow::Result<()> {
+        let element = self.find(css)?;
+        self.call(&format!("/element/{element}/click"), &json!({}))?;
+        Ok(())
+    }
+
+    /// Runs `body` as a function in the page; its return value.
+    pub(crate) fn script(&self, body: &str) -> anyhow::Result<Value> {
+        self.call("/execute/sync", &json!({ "script": body, "args": [] }))
+    }
+
+    pub(crate) fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
+        let shot = get(&format!("{}/screenshot", self.session))?;
+        let png = base64(shot.as_str().context("no screenshot")?)?;
+        fs_err::write(path, png)?;
+        Ok(())
+    }
+
+    /// The console's errors so far (SEVERE entries), hydration errors included.
+    pub(crate) fn console_errors(&self) -> anyhow::Result<Vec<String>> {
+        let log = self.call("/se/log", &json!({ "type": "browser" }))?;
+        Ok(log
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| {
+                e["level"] == "SEVERE"
+                    || e["message"].as_str().is_some_and(|m| m.contains("hydrat"))
+            })
+            .filter_map(|e| e["message"].as_str().map(str::to_owned))
+            .collect())
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&self.session).call();
+    }
+}
+
+fn post(url: &str, body: &Value) -> anyhow::Result<Value> {
+    answer(ureq::post(url).send_json(body))
+}
+
+fn get(url: &str) -> anyhow::Result<Value> {
+    answer(ureq::get(url).call())
+}
+
+fn answer(response: Result<ureq::Response, ureq::Error>) -> anyhow::Result<Value> {
+    let response = match response {
+        Ok(r) => r,
+        Err(ureq::Error::Status(code, r)) => {
+            anyhow::bail!("webdriver {code}: {}", r.into_string().unwrap_or_default())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let body: Value = response.into_json()?;
+    Ok(body["value"].clone())
+}
+
+/// Decodes standard base64 (screenshots).
+fn base64(text: &str) -> anyhow::Result<Vec<u8>> {
+    let value = |c: u8| -> anyhow::Result<u32> {
+        Ok(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => anyhow::bail!("not base64: {c}"),
+        }
+        .into())
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for chunk in bytes.chunks(4) {
+        let data: Vec<u8> = chunk.iter().copied().take_while(|&c| c != b'=').collect();
+        let mut n = 0u32;
+        for &c in &data {
+            n = n << 6 | value(c)?;
+        }
+        n <<= 6 * (4 - data.len() as u32);
+        let take = data.len().saturating_sub(1);
+        out.extend_from_slice(&n.to_be_bytes()[1..1 + take]);
+    }
+    Ok(out)
+}

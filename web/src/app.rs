@@ -1,0 +1,52 @@
+//! The app: the page shell the server renders, and the routes.
+
+#![allow(
+    unreachable_pub,
+    reason = "leptos' #[component] makes each component's props public"
+)]
+
+use leptos::prelude::*;
+use leptos_meta::{Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::pages::{Login, Search, Setup};
+
+/// The whole page the server sends: head (with the hydration scripts) and the app.
+#[cfg(feature = "ssr")]
+pub(crate) fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="data:,"/>
+                <HydrationScripts options/>
+                <leptos_meta::MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title text="Shoebox"/>
+        <Router>
+            <main>
+                <Routes fallback=|| view! { <p>"Nothing here."</p> }>
+                    <Route path=path!("/") view=Search/>
+                    <Route path=path!("/login") view=Login/>
+                    <Route path=path!("/setup") view=Setup/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
