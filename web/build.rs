@@ -11,6 +11,7 @@ const TARGET: &str = "wasm32-unknown-unknown";
 fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=Cargo.toml");
+    println!("cargo:rerun-if-changed=style.css");
     println!("cargo:rerun-if-changed=../Cargo.lock");
     println!("cargo:rerun-if-env-changed=SHOEBOX_WASM_TARGET_DIR");
     // Only the server build embeds the bundle; the nested build (below) runs this script too.

@@ -78,6 +78,29 @@ impl Browser {
         }
     }
 
+    /// Waits (up to 30 s) until the element matching `css` shows `text`.
+    pub(crate) fn wait_for_text(&self, css: &str, text: &str) -> anyhow::Result<()> {
+        let script =
+            format!("const e = document.querySelector({css:?}); return e ? e.innerText : '';");
+        let started = Instant::now();
+        loop {
+            if self
+                .script(&script)?
+                .as_str()
+                .is_some_and(|t| t.contains(text))
+            {
+                return Ok(());
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(30),
+                "{css} does not show {text:?} after 30 s; page: {}",
+                self.script("return document.body.innerText;")
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub(crate) fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
         let element = self.find(css)?;
         self.call(
@@ -105,8 +128,15 @@ impl Browser {
         Ok(())
     }
 
-    /// The console's errors so far (SEVERE entries), hydration errors included.
-    pub(crate) fn console_errors(&self) -> anyhow::Result<Vec<String>> {
+    /// Fails when the console logged an error since the last look (`page` names the page).
+    pub(crate) fn assert_clean_console(&self, page: &str) -> anyhow::Result<()> {
+        let errors = self.console_errors()?;
+        anyhow::ensure!(errors.is_empty(), "console errors on {page}: {errors:#?}");
+        Ok(())
+    }
+
+    /// The console's errors since the last look (SEVERE entries), hydration errors included.
+    fn console_errors(&self) -> anyhow::Result<Vec<String>> {
         let log = self.call("/se/log", &json!({ "type": "browser" }))?;
         Ok(log
             .as_array()

@@ -10,7 +10,7 @@ use leptos_meta::{Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use crate::pages::{Login, Search, Setup};
+use crate::pages::{AlbumsPage, LibraryPage, Login, PhotoPage, Search, Setup, TagsPage};
 
 /// The whole page the server sends: head (with the hydration scripts) and the app.
 #[cfg(feature = "ssr")]
@@ -23,6 +23,7 @@ pub(crate) fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="data:,"/>
+                <link rel="stylesheet" href="/pkg/shoebox.css"/>
                 <HydrationScripts options/>
                 <leptos_meta::MetaTags/>
             </head>
@@ -45,6 +46,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=Search/>
                     <Route path=path!("/login") view=Login/>
                     <Route path=path!("/setup") view=Setup/>
+                    <Route path=path!("/photos/:id") view=PhotoPage/>
+                    <Route path=path!("/tags") view=TagsPage/>
+                    <Route path=path!("/albums") view=AlbumsPage/>
+                    <Route path=path!("/library") view=LibraryPage/>
                 </Routes>
             </main>
         </Router>

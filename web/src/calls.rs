@@ -38,21 +38,34 @@ mod ssr {
         use_context::<WebContext>().ok_or_else(|| ServerFnError::new("no server context"))
     }
 
-    /// The signed-in user, by the request's session cookie.
-    pub(super) async fn user() -> Result<Option<User>, ServerFnError> {
+    /// An engine error as the page shows it.
+    pub(super) fn shown(e: impl std::fmt::Display) -> ServerFnError {
+        ServerFnError::new(e.to_string())
+    }
+
+    /// The signed-in user, or the error that sends the page to sign-in.
+    pub(super) async fn signed_in() -> Result<User, ServerFnError> {
+        user()
+            .await?
+            .ok_or_else(|| ServerFnError::new("sign in first"))
+    }
+
+    /// The session token of the request's cookie.
+    pub(super) async fn session_token() -> Result<Option<String>, ServerFnError> {
         let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
         let cookies = headers
             .get_all(axum::http::header::COOKIE)
             .iter()
             .filter_map(|v| v.to_str().ok());
-        let Some(token) = shoebox_engine::session_token(cookies) else {
+        Ok(shoebox_engine::session_token(cookies).map(str::to_owned))
+    }
+
+    /// The signed-in user, by the request's session cookie.
+    pub(super) async fn user() -> Result<Option<User>, ServerFnError> {
+        let Some(token) = session_token().await? else {
             return Ok(None);
         };
-        let session = context()?
-            .engine
-            .session(token)
-            .await
-            .map_err(|e| ServerFnError::new(e.to_string()))?;
+        let session = context()?.engine.session(&token).await.map_err(shown)?;
         Ok(session.map(|s| s.user))
     }
 }
@@ -77,9 +90,7 @@ pub(crate) async fn who_is_visiting() -> Result<Visitor, ServerFnError> {
 /// A search as typed in the box.
 #[server(prefix = "/ui")]
 pub(crate) async fn search(query: String) -> Result<Hits, ServerFnError> {
-    if ssr::user().await?.is_none() {
-        return Err(ServerFnError::new("sign in first"));
-    }
+    ssr::signed_in().await?;
     let context = ssr::context()?;
     let live = context
         .live
@@ -150,4 +161,301 @@ pub(crate) async fn set_up(name: String, password: String) -> Result<(), ServerF
         return Err(ServerFnError::new("Shoebox has its admin already: sign in"));
     }
     start_session(&name, &password).await
+}
+
+/// Ends the session and goes to sign-in.
+#[server(prefix = "/ui")]
+pub(crate) async fn sign_out() -> Result<(), ServerFnError> {
+    if let Some(token) = ssr::session_token().await? {
+        let engine = ssr::context()?.engine;
+        engine
+            .sign_out(shoebox_engine::token_hash(&token))
+            .await
+            .map_err(ssr::shown)?;
+    }
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    response.insert_header(
+        axum::http::header::SET_COOKIE,
+        axum::http::HeaderValue::from_str(&shoebox_engine::session_cookie("", false))
+            .map_err(ssr::shown)?,
+    );
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// A photo as its page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PhotoView {
+    pub(crate) id: i64,
+    /// The file, relative to its library folder.
+    pub(crate) path: String,
+    /// `(label, value)` lines: taken, camera, lens, exposure, size, place.
+    pub(crate) facts: Vec<(String, String)>,
+    /// Tags: name, source (`user`, `zero_shot`, `exif`) and the model's probability.
+    pub(crate) tags: Vec<(String, String, Option<f32>)>,
+}
+
+/// A photo's record and tags.
+#[server(prefix = "/ui")]
+pub(crate) async fn photo(id: i64) -> Result<PhotoView, ServerFnError> {
+    use shoebox_core::{MetadataStore, PhotoId};
+    ssr::signed_in().await?;
+    let engine = ssr::context()?.engine;
+    let photo = engine
+        .photo(PhotoId(id))
+        .await
+        .map_err(ssr::shown)?
+        .ok_or_else(|| ServerFnError::new("no such photo"))?;
+    let mut facts = Vec::new();
+    if let Some(m) = &photo.metadata {
+        if let Some(t) = m.taken_at {
+            facts.push(("Taken".to_owned(), t.to_string().replace('T', " ")));
+        }
+        let camera = [m.camera_make.as_deref(), m.camera_model.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !camera.is_empty() {
+            facts.push(("Camera".to_owned(), camera));
+        }
+        if let Some(lens) = &m.lens {
+            facts.push(("Lens".to_owned(), lens.clone()));
+        }
+        let e = &m.exposure;
+        let exposure = [
+            e.exposure_time_s.map(|t| {
+                if t < 1.0 {
+                    format!("1/{:.0} s", 1.0 / t)
+                } else {
+                    format!("{t} s")
+                }
+            }),
+            e.f_number.map(|f| format!("f/{f}")),
+            e.iso.map(|i| format!("ISO {i}")),
+            e.focal_length_mm.map(|f| format!("{f} mm")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
+        if !exposure.is_empty() {
+            facts.push(("Exposure".to_owned(), exposure));
+        }
+        facts.push(("Size".to_owned(), format!("{} × {}", m.width, m.height)));
+        if let Some(g) = m.gps {
+            facts.push((
+                "Place".to_owned(),
+                format!("{:.5}, {:.5}", g.latitude, g.longitude),
+            ));
+        }
+    }
+    let tags = engine
+        .store()
+        .photo_tags(photo.id)
+        .await
+        .map_err(ssr::shown)?
+        .into_iter()
+        .map(|t| (t.tag, t.source, t.score))
+        .collect();
+    Ok(PhotoView {
+        id,
+        path: photo.rel_path,
+        facts,
+        tags,
+    })
+}
+
+/// Adds a person's tag to a photo.
+#[server(prefix = "/ui")]
+pub(crate) async fn add_tag(photo: i64, tag: String) -> Result<(), ServerFnError> {
+    ssr::signed_in().await?;
+    let context = ssr::context()?;
+    let photo = shoebox_core::PhotoId(photo);
+    if !context
+        .engine
+        .tag_photo(photo, &tag)
+        .await
+        .map_err(ssr::shown)?
+    {
+        return Err(ServerFnError::new("no such photo"));
+    }
+    if let Some(live) = &context.live {
+        live.nudge();
+    }
+    Ok(())
+}
+
+/// Removes a person's tag from a photo.
+#[server(prefix = "/ui")]
+pub(crate) async fn remove_tag(photo: i64, tag: String) -> Result<(), ServerFnError> {
+    ssr::signed_in().await?;
+    let context = ssr::context()?;
+    let photo = shoebox_core::PhotoId(photo);
+    context
+        .engine
+        .untag_photo(photo, &tag)
+        .await
+        .map_err(ssr::shown)?;
+    if let Some(live) = &context.live {
+        live.nudge();
+    }
+    Ok(())
+}
+
+/// Photos that look like a photo.
+#[server(prefix = "/ui")]
+pub(crate) async fn similar(photo: i64) -> Result<Hits, ServerFnError> {
+    ssr::signed_in().await?;
+    let context = ssr::context()?;
+    let Some(live) = context.live else {
+        return Ok(Hits::default());
+    };
+    let engine = context.engine;
+    let request = shoebox_engine::SearchRequest {
+        limit: 12,
+        ..shoebox_engine::SearchRequest::default()
+    };
+    let page = tokio::task::spawn_blocking(move || {
+        live.similar(
+            &engine.settings().search,
+            &request,
+            shoebox_core::PhotoId(photo),
+        )
+    })
+    .await
+    .map_err(ssr::shown)?
+    .map_err(ssr::shown)?
+    .unwrap_or(shoebox_engine::SearchPage {
+        hits: Vec::new(),
+        total: 0,
+        next: None,
+    });
+    Ok(Hits {
+        total: page.total,
+        hits: page
+            .hits
+            .into_iter()
+            .map(|h| Hit {
+                photo: h.photo.0,
+                score: h.score,
+            })
+            .collect(),
+    })
+}
+
+/// Every tag with its number of photos.
+#[server(prefix = "/ui")]
+pub(crate) async fn tags() -> Result<Vec<(String, usize)>, ServerFnError> {
+    ssr::signed_in().await?;
+    let counts = ssr::context()?
+        .engine
+        .tag_counts()
+        .await
+        .map_err(ssr::shown)?;
+    Ok(counts.into_iter().map(|c| (c.tag, c.photos)).collect())
+}
+
+/// A smart album as listed: name, prompts, threshold, photos now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct AlbumRow {
+    pub(crate) name: String,
+    pub(crate) prompts: Vec<String>,
+    pub(crate) threshold: f32,
+    pub(crate) photos: usize,
+}
+
+/// Every smart album with its size.
+#[server(prefix = "/ui")]
+pub(crate) async fn albums() -> Result<Vec<AlbumRow>, ServerFnError> {
+    ssr::signed_in().await?;
+    let albums = ssr::context()?.engine.albums().await.map_err(ssr::shown)?;
+    Ok(albums
+        .into_iter()
+        .map(|a| AlbumRow {
+            name: a.album.name,
+            prompts: a.album.prompts,
+            threshold: a.album.threshold,
+            photos: a.photos,
+        })
+        .collect())
+}
+
+/// Makes a smart album from one prompt and a threshold; the live library fills it.
+#[server(prefix = "/ui")]
+pub(crate) async fn create_album(
+    name: String,
+    prompt: String,
+    threshold: f32,
+) -> Result<(), ServerFnError> {
+    ssr::signed_in().await?;
+    let context = ssr::context()?;
+    context
+        .engine
+        .put_album(&name, &[prompt], threshold)
+        .await
+        .map_err(ssr::shown)?;
+    if let Some(live) = &context.live {
+        live.nudge();
+    }
+    Ok(())
+}
+
+/// One stage's progress: name, done, total, jobs queued, failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StageRow {
+    pub(crate) stage: String,
+    pub(crate) done: u64,
+    pub(crate) total: u64,
+    pub(crate) queued: u64,
+    pub(crate) failed: u64,
+}
+
+/// The library: roots, stages, failures with reasons.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LibraryView {
+    pub(crate) photos: u64,
+    pub(crate) roots: Vec<String>,
+    pub(crate) stages: Vec<StageRow>,
+    pub(crate) failures: Vec<(i64, String)>,
+}
+
+/// The library's roots and the pipeline's progress.
+#[server(prefix = "/ui")]
+pub(crate) async fn library() -> Result<LibraryView, ServerFnError> {
+    let user = ssr::signed_in().await?;
+    let engine = ssr::context()?.engine;
+    let progress = engine.progress().await.map_err(ssr::shown)?;
+    // Roots are paths on the server: admins only, as in the API.
+    let roots = if user.role == shoebox_core::Role::Admin {
+        engine.roots().await.map_err(ssr::shown)?
+    } else {
+        Vec::new()
+    };
+    Ok(LibraryView {
+        photos: progress.photos,
+        roots: roots
+            .into_iter()
+            .map(|r| r.path.display().to_string())
+            .collect(),
+        stages: progress
+            .stages
+            .into_iter()
+            .map(|s| StageRow {
+                stage: match s.lang {
+                    Some(lang) => format!("{} ({lang})", s.stage.as_str()),
+                    None => s.stage.as_str().to_owned(),
+                },
+                done: s.done,
+                total: s.total,
+                queued: s.jobs.queued + s.jobs.running,
+                failed: s.jobs.failed,
+            })
+            .collect(),
+        failures: progress
+            .failures
+            .into_iter()
+            .map(|f| (f.photo.0, f.reason))
+            .collect(),
+    })
 }

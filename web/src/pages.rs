@@ -1,4 +1,4 @@
-//! The pages: first-run setup, sign-in, and search. Each shows what a server function returns
+//! The pages: first-run setup, sign-in, search, a photo, tags, albums and the library. Each shows what a server function returns
 //! and sends what the person typed back to one; none holds logic of its own.
 
 #![allow(
@@ -9,7 +9,10 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use crate::calls::{SetUp, SignIn, search, who_is_visiting};
+use crate::calls::{
+    AddTag, CreateAlbum, Hit, RemoveTag, SetUp, SignIn, SignOut, albums, library, photo, search,
+    similar, tags, who_is_visiting,
+};
 
 /// First run: the admin's name and password.
 #[component]
@@ -64,56 +67,411 @@ fn Failure(
     }
 }
 
-/// One box for words and meaning, and the photos it finds.
+/// A server function's answer: its view, or its error as an alert.
+fn shown<V: IntoView + 'static>(answer: Result<V, ServerFnError>) -> AnyView {
+    match answer {
+        Ok(view) => view.into_any(),
+        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+    }
+}
+
+/// A grid of thumbnails, each opening its photo.
 #[component]
-pub(crate) fn Search() -> impl IntoView {
+fn Grid(hits: Vec<Hit>) -> impl IntoView {
+    view! {
+        <ul class="grid">
+            {hits
+                .into_iter()
+                .map(|hit| {
+                    view! {
+                        <li>
+                            <a href=format!("/photos/{}", hit.photo)>
+                                <img
+                                    src=format!("/api/v1/photos/{}/thumbnail/256", hit.photo)
+                                    alt=format!("photo {}", hit.photo)
+                                    loading="lazy"
+                                    width="256"
+                                    height="256"
+                                />
+                            </a>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+/// The navigation of signed-in pages.
+#[component]
+fn Nav() -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    view! {
+        <nav>
+            <a href="/">"Search"</a>
+            <a href="/tags">"Tags"</a>
+            <a href="/albums">"Albums"</a>
+            <a href="/library">"Library"</a>
+            <ActionForm action=sign_out>
+                <button type="submit" class="link">"Sign out"</button>
+            </ActionForm>
+        </nav>
+    }
+}
+
+/// A page that needs a signed-in person: its content, or where to go first.
+#[component]
+fn SignedIn(children: ChildrenFn) -> impl IntoView {
     let visitor = Resource::new(|| (), |()| who_is_visiting());
-    let (query, set_query) = signal(String::new());
-    let hits = Resource::new(move || query.get(), search);
+    let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || {
                 visitor.get().map(|v| match v {
-                    Ok(v) if v.name.is_some() => view! {
-                        <header>
-                            <h1>"Shoebox"</h1>
-                            <input
-                                type="search"
-                                aria-label="Search photos"
-                                placeholder="beach -people, a red bicycle…"
-                                prop:value=query
-                                on:input=move |ev| set_query.set(event_target_value(&ev))
-                            />
-                        </header>
-                        <Transition fallback=|| ()>
-                            {move || hits.get().map(|page| match page {
-                                Ok(page) => view! {
-                                    <p class="count">{format!("{} photos", page.total)}</p>
-                                    <ul class="grid">
-                                        {page.hits.into_iter().map(|hit| view! {
-                                            <li>
-                                                <img
-                                                    src=format!("/api/v1/photos/{}/thumbnail/256", hit.photo)
-                                                    alt=format!("photo {}", hit.photo)
-                                                    loading="lazy"
-                                                    width="256"
-                                                    height="256"
-                                                />
-                                            </li>
-                                        }).collect_view()}
-                                    </ul>
-                                }.into_any(),
-                                Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
-                            })}
-                        </Transition>
-                    }.into_any(),
-                    Ok(v) if !v.set_up => view! {
-                        <p>"Shoebox has no admin yet: " <a href="/setup">"set it up"</a>"."</p>
-                    }.into_any(),
-                    Ok(_) => view! { <p><a href="/login">"Sign in"</a>" to search your photos."</p> }.into_any(),
+                    Ok(v) if v.name.is_some() => {
+                        view! {
+                            <Nav/>
+                            {children.read_value()()}
+                        }
+                            .into_any()
+                    }
+                    Ok(v) if !v.set_up => {
+                        view! {
+                            <p>"Shoebox has no admin yet: " <a href="/setup">"set it up"</a> "."</p>
+                        }
+                            .into_any()
+                    }
+                    Ok(_) => {
+                        view! { <p><a href="/login">"Sign in"</a> " to see your photos."</p> }
+                            .into_any()
+                    }
                     Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                 })
             }}
         </Suspense>
+    }
+}
+
+/// One box for words and meaning, and the photos it finds.
+#[component]
+pub(crate) fn Search() -> impl IntoView {
+    view! {
+        <SignedIn>
+            <SearchBox/>
+        </SignedIn>
+    }
+}
+
+#[component]
+fn SearchBox() -> impl IntoView {
+    let (query, set_query) = signal(String::new());
+    let hits = Resource::new(move || query.get(), search);
+    view! {
+        <h1>"Shoebox"</h1>
+        <input
+            type="search"
+            aria-label="Search photos"
+            placeholder="beach -people, a red bicycle…"
+            prop:value=query
+            on:input=move |ev| set_query.set(event_target_value(&ev))
+        />
+        <Transition fallback=|| ()>
+            {move || {
+                hits.get()
+                    .map(|page| match page {
+                        Ok(page) if page.hits.is_empty() => {
+                            view! { <p class="count">"No photos match."</p> }.into_any()
+                        }
+                        Ok(page) => {
+                            view! {
+                                <p class="count">{format!("{} photos", page.total)}</p>
+                                <Grid hits=page.hits/>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    })
+            }}
+        </Transition>
+    }
+}
+
+/// One photo: a large preview, its facts, its tags (a person adds and removes their own) and
+/// look-alikes.
+#[component]
+pub(crate) fn PhotoPage() -> impl IntoView {
+    view! {
+        <SignedIn>
+            <PhotoDetails/>
+        </SignedIn>
+    }
+}
+
+#[component]
+fn PhotoDetails() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or_default()
+    };
+    let add = ServerAction::<AddTag>::new();
+    let remove = ServerAction::<RemoveTag>::new();
+    let details = Resource::new(
+        move || (id(), add.version().get(), remove.version().get()),
+        |(id, _, _)| photo(id),
+    );
+    let look_alikes = Resource::new(id, similar);
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                details
+                    .get()
+                    .map(|p| match p {
+                        Ok(p) => {
+                            view! {
+                                <article class="photo">
+                                    <img
+                                        class="preview"
+                                        src=format!("/api/v1/photos/{}/thumbnail/1280", p.id)
+                                        alt=p.path.clone()
+                                        width="1280"
+                                        height="960"
+                                    />
+                                    <h1>{p.path.clone()}</h1>
+                                    <dl>
+                                        {p
+                                            .facts
+                                            .into_iter()
+                                            .map(|(k, v)| view! { <dt>{k}</dt> <dd>{v}</dd> })
+                                            .collect_view()}
+                                    </dl>
+                                    <h2>"Tags"</h2>
+                                    <ul class="tags">
+                                        {p
+                                            .tags
+                                            .into_iter()
+                                            .map(|(tag, source, score)| {
+                                                let label = match score {
+                                                    Some(s) => format!("{tag} ({:.0} %)", s * 100.0),
+                                                    None => tag.clone(),
+                                                };
+                                                let mine = source == "user";
+                                                view! {
+                                                    <li class=source>
+                                                        {label}
+                                                        {mine
+                                                            .then(|| {
+                                                                view! {
+                                                                    <ActionForm action=remove>
+                                                                        <input type="hidden" name="photo" value=p.id/>
+                                                                        <input type="hidden" name="tag" value=tag.clone()/>
+                                                                        <button type="submit" aria-label=format!("remove {tag}")>
+                                                                            "×"
+                                                                        </button>
+                                                                    </ActionForm>
+                                                                }
+                                                            })}
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                    <ActionForm action=add>
+                                        <input type="hidden" name="photo" value=p.id/>
+                                        <label>"Add a tag " <input name="tag" required/></label>
+                                        <button type="submit">"Add"</button>
+                                    </ActionForm>
+                                    <Failure result=move || add.value().get()/>
+                                </article>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                    })
+            }}
+        </Suspense>
+        <h2>"Similar photos"</h2>
+        <Transition fallback=|| ()>
+            {move || look_alikes.get().map(|h| shown(h.map(|h| view! { <Grid hits=h.hits/> })))}
+        </Transition>
+    }
+}
+
+/// Every tag with its number of photos.
+#[component]
+pub(crate) fn TagsPage() -> impl IntoView {
+    view! {
+        <SignedIn>
+            <TagList/>
+        </SignedIn>
+    }
+}
+
+#[component]
+fn TagList() -> impl IntoView {
+    let all = Resource::new(|| (), |()| tags());
+    view! {
+        <h1>"Tags"</h1>
+        <Suspense fallback=|| ()>
+            {move || {
+                all.get()
+                    .map(|t| {
+                        shown(t.map(|t| {
+                            view! {
+                                <ul class="tag-list">
+                                    {t
+                                        .into_iter()
+                                        .map(|(tag, n)| {
+                                            view! { <li><span class="tag">{tag}</span> <span>{n}</span></li> }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            }
+                        }))
+                    })
+            }}
+        </Suspense>
+    }
+}
+
+/// Smart albums, and a form to make one.
+#[component]
+pub(crate) fn AlbumsPage() -> impl IntoView {
+    view! {
+        <SignedIn>
+            <AlbumList/>
+        </SignedIn>
+    }
+}
+
+#[component]
+fn AlbumList() -> impl IntoView {
+    let create = ServerAction::<CreateAlbum>::new();
+    let all = Resource::new(move || create.version().get(), |_| albums());
+    view! {
+        <h1>"Smart albums"</h1>
+        <Suspense fallback=|| ()>
+            {move || {
+                all.get()
+                    .map(|a| {
+                        shown(a.map(|a| {
+                            view! {
+                                <ul class="albums">
+                                    {a
+                                        .into_iter()
+                                        .map(|a| {
+                                            view! {
+                                                <li>
+                                                    <strong>{a.name}</strong>
+                                                    <span>
+                                                        {format!(
+                                                            " — {} (≥ {}): {} photos",
+                                                            a.prompts.join(", "),
+                                                            a.threshold,
+                                                            a.photos,
+                                                        )}
+                                                    </span>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            }
+                        }))
+                    })
+            }}
+        </Suspense>
+        <h2>"New album"</h2>
+        <ActionForm action=create>
+            <label>"Name " <input name="name" required/></label>
+            <label>"Prompt " <input name="prompt" placeholder="a dog in the snow" required/></label>
+            <label>
+                "Threshold "
+                <input name="threshold" type="number" step="0.01" min="-1" max="1" value="0.25"/>
+            </label>
+            <button type="submit">"Create"</button>
+        </ActionForm>
+        <Failure result=move || create.value().get()/>
+    }
+}
+
+/// The library: roots, each stage's progress (refreshed every second), failures.
+#[component]
+pub(crate) fn LibraryPage() -> impl IntoView {
+    view! {
+        <SignedIn>
+            <Progress/>
+        </SignedIn>
+    }
+}
+
+#[component]
+fn Progress() -> impl IntoView {
+    let (tick, set_tick) = signal(0u32);
+    let state = Resource::new(move || tick.get(), |_| library());
+    // Refreshed every second while the page is open.
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(
+            move || set_tick.update(|t| *t = t.wrapping_add(1)),
+            std::time::Duration::from_secs(1),
+        );
+        on_cleanup(move || {
+            if let Ok(handle) = handle {
+                handle.clear();
+            }
+        });
+    });
+    view! {
+        <h1>"Library"</h1>
+        <Transition fallback=|| ()>
+            {move || {
+                state
+                    .get()
+                    .map(|l| {
+                        shown(l.map(|l| {
+                            view! {
+                                <p class="photos">{format!("{} photos", l.photos)}</p>
+                                <ul class="roots">
+                                    {l.roots.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
+                                </ul>
+                                <table class="stages">
+                                    <thead>
+                                        <tr><th>"Stage"</th><th>"Done"</th><th>"Queued"</th><th>"Failed"</th></tr>
+                                    </thead>
+                                    <tbody>
+                                        {l
+                                            .stages
+                                            .into_iter()
+                                            .map(|s| {
+                                                view! {
+                                                    <tr>
+                                                        <td>{s.stage}</td>
+                                                        <td>
+                                                            <progress max=s.total value=s.done></progress>
+                                                            {format!(" {} / {}", s.done, s.total)}
+                                                        </td>
+                                                        <td>{s.queued}</td>
+                                                        <td>{s.failed}</td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                                <ul class="failures">
+                                    {l
+                                        .failures
+                                        .into_iter()
+                                        .map(|(photo, why)| view! { <li>{format!("photo {photo}: {why}")}</li> })
+                                        .collect_view()}
+                                </ul>
+                            }
+                        }))
+                    })
+            }}
+        </Transition>
     }
 }

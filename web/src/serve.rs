@@ -28,6 +28,8 @@ pub struct WebContext {
 /// The client bundle, built for wasm32 by `build.rs`.
 const SCRIPT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pkg/web.js"));
 const WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pkg/web_bg.wasm"));
+/// The stylesheet.
+const STYLE: &[u8] = include_bytes!("../style.css");
 
 /// The pages, the server functions and the bundle, for `context`.
 pub fn router(context: WebContext) -> Router {
@@ -48,6 +50,7 @@ pub fn router(context: WebContext) -> Router {
         )
         .route("/pkg/web.js", get(|| asset("text/javascript", SCRIPT)))
         .route("/pkg/web_bg.wasm", get(|| asset("application/wasm", WASM)))
+        .route("/pkg/shoebox.css", get(|| asset("text/css", STYLE)))
         .layer(middleware::from_fn(security_headers))
         .with_state(options)
 }

@@ -51,4 +51,4 @@ pub use shoebox_indexer::{
     WatchMode, WatchSettings, decode_pixels, thumbnail_path,
 };
 pub use shoebox_ml::{Clip, DownloadProgress, Family, ImageToText, Prediction};
-pub use tags::{TagSettings, TagSummary};
+pub use tags::{TagCount, TagSettings, TagSummary};

@@ -66,7 +66,56 @@ pub struct TagSummary {
     pub album_members: usize,
 }
 
+/// Longest tag a person may give, in bytes.
+const MAX_USER_TAG: usize = 64;
+
+/// A person's tag, trimmed, when it is one line of 1 to [`MAX_USER_TAG`] bytes.
+fn user_tag(raw: &str) -> Result<&str> {
+    let tag = raw.trim();
+    if tag.is_empty() || tag.len() > MAX_USER_TAG || tag.chars().any(char::is_control) {
+        return Err(Error::Library(shoebox_core::Error::Invalid(format!(
+            "a tag is 1 to {MAX_USER_TAG} bytes without control characters"
+        ))));
+    }
+    Ok(tag)
+}
+
+/// A tag and how many usable photos carry it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TagCount {
+    /// The tag.
+    pub tag: String,
+    /// Photos with it.
+    pub photos: usize,
+}
+
 impl Engine {
+    /// Tags a photo with a person's tag (trimmed, one line of 1 to 64 bytes); whether the
+    /// photo exists.
+    pub async fn tag_photo(&self, photo: PhotoId, tag: &str) -> Result<bool> {
+        Ok(self.store().add_user_tag(photo, user_tag(tag)?).await?)
+    }
+
+    /// Removes a person's tag from a photo; whether it had it.
+    pub async fn untag_photo(&self, photo: PhotoId, tag: &str) -> Result<bool> {
+        Ok(self.store().remove_user_tag(photo, user_tag(tag)?).await?)
+    }
+
+    /// Every tag (any source) with the number of usable photos that carry it, most used first.
+    pub async fn tag_counts(&self) -> Result<Vec<TagCount>> {
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for t in self.store().live_tags(None).await? {
+            *counts.entry(t.tag).or_default() += 1;
+        }
+        let mut tags: Vec<TagCount> = counts
+            .into_iter()
+            .map(|(tag, photos)| TagCount { tag, photos })
+            .collect();
+        tags.sort_by(|a, b| b.photos.cmp(&a.photos).then_with(|| a.tag.cmp(&b.tag)));
+        Ok(tags)
+    }
+
     /// Scores every photo whose current embedding by `clip` has not been scored against the
     /// configured vocabulary, stores its tags, and brings the text index in step (it must not
     /// be open elsewhere in this process).

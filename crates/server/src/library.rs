@@ -1,7 +1,6 @@
 //! The library as a whole: its roots, every tag with its count, the models and what is
 //! serving, and the pipeline's progress (a snapshot, or a stream of them).
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -9,8 +8,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use serde::Serialize;
-use shoebox_core::{MetadataStore, Root};
-use shoebox_engine::{ModelStatus, Progress, Rates, StageRate};
+use shoebox_core::Root;
+use shoebox_engine::{ModelStatus, Progress, Rates, StageRate, TagCount};
 use utoipa::ToSchema;
 
 use crate::ApiError;
@@ -31,29 +30,13 @@ pub(crate) async fn roots(
     Ok(Json(state.engine.roots().await?))
 }
 
-/// A tag and how many photos have it.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct TagCount {
-    tag: String,
-    photos: usize,
-}
-
 /// Every tag with the number of photos that have it, most used first.
 #[utoipa::path(get, path = "/tags", tag = "library", responses((status = 200, description = "Tags with their photo counts, most used first", body = Vec<TagCount>), (status = 401, description = "Not signed in", body = ErrorBody)))]
 pub(crate) async fn tags(
     State(state): Shared,
     _caller: Caller,
 ) -> Result<Json<Vec<TagCount>>, ApiError> {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    for t in state.engine.store().live_tags(None).await? {
-        *counts.entry(t.tag).or_default() += 1;
-    }
-    let mut tags: Vec<TagCount> = counts
-        .into_iter()
-        .map(|(tag, photos)| TagCount { tag, photos })
-        .collect();
-    tags.sort_by(|a, b| b.photos.cmp(&a.photos).then_with(|| a.tag.cmp(&b.tag)));
-    Ok(Json(tags))
+    Ok(Json(state.engine.tag_counts().await?))
 }
 
 /// The catalog's models and what this server runs.

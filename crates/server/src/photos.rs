@@ -20,8 +20,6 @@ use crate::extract::JsonBody;
 use crate::params::{Shared, one_line, photo_id};
 use crate::search::search_off;
 
-/// Longest tag or label, in bytes.
-const MAX_TAG: usize = 64;
 /// Longest classification label, in bytes.
 const MAX_LABEL: usize = 100;
 
@@ -109,8 +107,7 @@ pub(crate) async fn add_tag(
     _caller: Caller,
     Path((id, tag)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (id, tag) = (photo_id(&id)?, one_line(&tag, MAX_TAG, "a tag")?);
-    if !state.engine.store().add_user_tag(id, tag).await? {
+    if !state.engine.tag_photo(photo_id(&id)?, &tag).await? {
         return Err(ApiError::not_found("photo"));
     }
     state.nudge();
@@ -124,8 +121,7 @@ pub(crate) async fn remove_tag(
     _caller: Caller,
     Path((id, tag)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (id, tag) = (photo_id(&id)?, one_line(&tag, MAX_TAG, "a tag")?);
-    if !state.engine.store().remove_user_tag(id, tag).await? {
+    if !state.engine.untag_photo(photo_id(&id)?, &tag).await? {
         return Err(ApiError::not_found("tag"));
     }
     state.nudge();
