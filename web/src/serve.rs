@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,11 +25,31 @@ pub struct WebContext {
     pub live: Option<Arc<LiveSearch>>,
 }
 
-/// The client bundle, built for wasm32 by `build.rs`.
-const SCRIPT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pkg/web.js"));
-const WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/pkg/web_bg.wasm"));
-/// The stylesheet.
-const STYLE: &[u8] = include_bytes!("../style.css");
+/// A file of the client bundle (built for wasm32 by `build.rs`), plain and gzipped.
+struct Asset {
+    mime: &'static str,
+    plain: &'static [u8],
+    gzip: Option<&'static [u8]>,
+}
+
+const SCRIPT: Asset = Asset {
+    mime: "text/javascript",
+    plain: include_bytes!(concat!(env!("OUT_DIR"), "/pkg/web.js")),
+    gzip: Some(include_bytes!(concat!(env!("OUT_DIR"), "/pkg/web.js.gz"))),
+};
+const WASM: Asset = Asset {
+    mime: "application/wasm",
+    plain: include_bytes!(concat!(env!("OUT_DIR"), "/pkg/web_bg.wasm")),
+    gzip: Some(include_bytes!(concat!(
+        env!("OUT_DIR"),
+        "/pkg/web_bg.wasm.gz"
+    ))),
+};
+const STYLE: Asset = Asset {
+    mime: "text/css",
+    plain: include_bytes!("../style.css"),
+    gzip: None,
+};
 
 /// The pages, the server functions and the bundle, for `context`.
 pub fn router(context: WebContext) -> Router {
@@ -48,9 +68,18 @@ pub fn router(context: WebContext) -> Router {
                 move || shell(options.clone())
             },
         )
-        .route("/pkg/web.js", get(|| asset("text/javascript", SCRIPT)))
-        .route("/pkg/web_bg.wasm", get(|| asset("application/wasm", WASM)))
-        .route("/pkg/shoebox.css", get(|| asset("text/css", STYLE)))
+        .route(
+            "/pkg/web.js",
+            get(|headers: HeaderMap| serve_asset(&SCRIPT, headers)),
+        )
+        .route(
+            "/pkg/web_bg.wasm",
+            get(|headers: HeaderMap| serve_asset(&WASM, headers)),
+        )
+        .route(
+            "/pkg/shoebox.css",
+            get(|headers: HeaderMap| serve_asset(&STYLE, headers)),
+        )
         .layer(middleware::from_fn(security_headers))
         .with_state(options)
 }
@@ -80,12 +109,40 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-async fn asset(mime: &'static str, bytes: &'static [u8]) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(mime)),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ],
-        bytes,
-    )
+/// The bundle's ETag, from `build.rs` (the stylesheet is versioned with it).
+const ETAG: &str = include_str!(concat!(env!("OUT_DIR"), "/pkg/etag"));
+
+/// The asset, gzipped when the browser accepts it; revalidated on each load (`no-cache` with
+/// an ETag: 304 until a new build), so a new build is picked up at once.
+async fn serve_asset(asset: &'static Asset, headers: HeaderMap) -> Response {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == ETAG.as_bytes())
+    {
+        let mut response = axum::http::StatusCode::NOT_MODIFIED.into_response();
+        response
+            .headers_mut()
+            .insert(header::ETAG, HeaderValue::from_static(ETAG));
+        return response;
+    }
+    let gzip_ok = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let mut response = match asset.gzip.filter(|_| gzip_ok) {
+        Some(packed) => {
+            let mut response = packed.into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            response
+        }
+        None => asset.plain.into_response(),
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.mime));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    headers.insert(header::ETAG, HeaderValue::from_static(ETAG));
+    response
 }
