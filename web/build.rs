@@ -121,17 +121,17 @@ fn bind(wasm: &Path, out: &Path) -> Result<(), String> {
         let bytes = gzip(&out.join(name))?;
         std::hash::Hash::hash(&bytes, &mut version);
     }
-    let style = std::fs::read("style.css").map_err(|e| format!("style.css: {e}"))?;
+    let style = fs_err::read("style.css").map_err(|e| e.to_string())?;
     std::hash::Hash::hash(&style, &mut version);
     // The bundle's ETag: browsers revalidate and get 304 until the next build.
     let tag = format!("\"{:016x}\"", std::hash::Hasher::finish(&version));
-    std::fs::write(out.join("etag"), tag).map_err(|e| format!("writing the etag: {e}"))
+    fs_err::write(out.join("etag"), tag).map_err(|e| e.to_string())
 }
 
 /// Writes `path.gz` beside `path`, compressed at the highest level; the plain bytes.
 fn gzip(path: &Path) -> Result<Vec<u8>, String> {
     use std::io::Write;
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let bytes = fs_err::read(path).map_err(|e| e.to_string())?;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     encoder
         .write_all(&bytes)
@@ -141,6 +141,6 @@ fn gzip(path: &Path) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("compressing {}: {e}", path.display()))?;
     let mut target = path.as_os_str().to_owned();
     target.push(".gz");
-    std::fs::write(&target, packed).map_err(|e| format!("{}: {e}", path.display()))?;
+    fs_err::write(&target, packed).map_err(|e| e.to_string())?;
     Ok(bytes)
 }
