@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use webdriver::Browser;
 
+/// WebDriver's key codes.
+const ESCAPE: &str = "\u{E00C}";
+const ARROW_RIGHT: &str = "\u{E014}";
+
 /// Kills the child when dropped.
 struct Process(Child);
 
@@ -139,6 +143,26 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
     assert!(
         found.as_array().is_some_and(|srcs| !srcs.is_empty()),
         "{found}"
+    );
+
+    // Filters narrow the search: nothing was taken in 2999; clearing the date brings the
+    // photos back. Escape empties the box.
+    browser.set_field("input[name=since]", "2999-01-01")?;
+    browser.wait_for_text("main", "No photos match.")?;
+    browser.screenshot(&shots.join("3b-filtered.png"))?;
+    browser.assert_clean_console("3b-filtered")?;
+    browser.set_field("input[name=since]", "")?;
+    browser.keys("input[type=search]", ESCAPE)?;
+    // An empty box browses every photo; arrow keys move between them.
+    browser.wait_for_text("p.count", "7 photos")?;
+    browser.script("document.querySelector('ul.grid a').focus(); return 0;")?;
+    browser.keys("ul.grid a", ARROW_RIGHT)?;
+    let focused = browser
+        .script("return document.activeElement === document.querySelectorAll('ul.grid a')[1];")?;
+    assert_eq!(
+        focused,
+        serde_json::Value::Bool(true),
+        "ArrowRight moves the focus"
     );
 
     // Open the first photo; tag it; the tag shows there and on the tags page.

@@ -101,6 +101,23 @@ impl Browser {
         }
     }
 
+    /// Sets a form field's value as a person would (a `change` event follows).
+    pub(crate) fn set_field(&self, css: &str, value: &str) -> anyhow::Result<()> {
+        let script = format!(
+            "const e = document.querySelector({css:?}); if (!e) return document.body.innerHTML; \
+             e.value = {value:?}; e.dispatchEvent(new Event('change', {{ bubbles: true }})); \
+             return null;"
+        );
+        let missing = self.script(&script)?;
+        anyhow::ensure!(missing.is_null(), "no {css} in {missing}");
+        Ok(())
+    }
+
+    /// Sends keys (WebDriver key codes such as `\u{E014}`, ArrowRight) to the element.
+    pub(crate) fn keys(&self, css: &str, keys: &str) -> anyhow::Result<()> {
+        self.type_into(css, keys)
+    }
+
     pub(crate) fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
         let element = self.find(css)?;
         self.call(

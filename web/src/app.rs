@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 use crate::pages::{AlbumsPage, LibraryPage, Login, PhotoPage, Search, Setup, TagsPage};
 
@@ -34,7 +34,8 @@ pub(crate) fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The routes.
+/// The routes. Pages are rendered whole before they are sent (`SsrMode::Async`): they are
+/// small, and streamed nested suspense let hydration race the streamed chunks.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -43,13 +44,13 @@ pub fn App() -> impl IntoView {
         <Router>
             <main>
                 <Routes fallback=|| view! { <p>"Nothing here."</p> }>
-                    <Route path=path!("/") view=Search/>
-                    <Route path=path!("/login") view=Login/>
-                    <Route path=path!("/setup") view=Setup/>
-                    <Route path=path!("/photos/:id") view=PhotoPage/>
-                    <Route path=path!("/tags") view=TagsPage/>
-                    <Route path=path!("/albums") view=AlbumsPage/>
-                    <Route path=path!("/library") view=LibraryPage/>
+                    <Route path=path!("/") view=Search ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=Login ssr=SsrMode::Async/>
+                    <Route path=path!("/setup") view=Setup ssr=SsrMode::Async/>
+                    <Route path=path!("/photos/:id") view=PhotoPage ssr=SsrMode::Async/>
+                    <Route path=path!("/tags") view=TagsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/albums") view=AlbumsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/library") view=LibraryPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

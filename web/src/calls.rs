@@ -18,6 +18,8 @@ pub(crate) struct Hit {
 pub(crate) struct Hits {
     pub(crate) hits: Vec<Hit>,
     pub(crate) total: usize,
+    /// The next page's cursor; `None` on the last.
+    pub(crate) next: Option<String>,
 }
 
 /// Who is signed in (`None`: nobody), and whether Shoebox has its admin yet.
@@ -87,36 +89,75 @@ pub(crate) async fn who_is_visiting() -> Result<Visitor, ServerFnError> {
     })
 }
 
-/// A search as typed in the box.
+/// What the search form holds besides the query: filters as typed, the order, and where the
+/// previous page ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub(crate) struct Narrowing {
+    /// Taken on or after (`YYYY-MM-DD`).
+    pub(crate) since: String,
+    /// Taken on or before (`YYYY-MM-DD`).
+    pub(crate) until: String,
+    /// Camera make or model words.
+    pub(crate) camera: String,
+    /// Comma-separated tags, all required.
+    pub(crate) tags: String,
+    /// Newest first instead of best first.
+    pub(crate) by_date: bool,
+}
+
+/// A page of a search as typed in the box, narrowed by the form (the engine checks both).
 #[server(prefix = "/ui")]
-pub(crate) async fn search(query: String) -> Result<Hits, ServerFnError> {
+pub(crate) async fn search(
+    query: String,
+    narrowing: Narrowing,
+    cursor: Option<String>,
+) -> Result<Hits, ServerFnError> {
     ssr::signed_in().await?;
     let context = ssr::context()?;
     let live = context
         .live
         .ok_or_else(|| ServerFnError::new("search is off until a CLIP model is installed"))?;
-    let engine = context.engine;
-    let request = shoebox_engine::SearchRequest {
-        query,
-        limit: 60,
-        ..shoebox_engine::SearchRequest::default()
+    let given = |s: String| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let form = shoebox_engine::SearchForm {
+        limit: Some(60),
+        cursor,
+        sort: if narrowing.by_date {
+            shoebox_engine::SortOrder::Date
+        } else {
+            shoebox_engine::SortOrder::Relevance
+        },
+        since: given(narrowing.since),
+        until: given(narrowing.until),
+        camera: given(narrowing.camera),
+        tags: given(narrowing.tags),
+        ..shoebox_engine::SearchForm::default()
     };
+    let request = form.request(query).map_err(ssr::shown)?;
+    let engine = context.engine;
     let page =
         tokio::task::spawn_blocking(move || live.search(&engine.settings().search, &request))
             .await
-            .map_err(|e| ServerFnError::new(e.to_string()))?
-            .map_err(|e| ServerFnError::new(e.to_string()))?;
-    Ok(Hits {
-        total: page.total,
-        hits: page
-            .hits
-            .into_iter()
-            .map(|h| Hit {
-                photo: h.photo.0,
-                score: h.score,
-            })
-            .collect(),
-    })
+            .map_err(ssr::shown)?
+            .map_err(ssr::shown)?;
+    Ok(Hits::from(page))
+}
+
+#[cfg(feature = "ssr")]
+impl From<shoebox_engine::SearchPage> for Hits {
+    fn from(page: shoebox_engine::SearchPage) -> Self {
+        Self {
+            total: page.total,
+            next: page.next,
+            hits: page
+                .hits
+                .into_iter()
+                .map(|h| Hit {
+                    photo: h.photo.0,
+                    score: h.score,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Starts a session for `name` (the cookie the API uses too) and goes to the search page.
@@ -326,22 +367,8 @@ pub(crate) async fn similar(photo: i64) -> Result<Hits, ServerFnError> {
     .await
     .map_err(ssr::shown)?
     .map_err(ssr::shown)?
-    .unwrap_or(shoebox_engine::SearchPage {
-        hits: Vec::new(),
-        total: 0,
-        next: None,
-    });
-    Ok(Hits {
-        total: page.total,
-        hits: page
-            .hits
-            .into_iter()
-            .map(|h| Hit {
-                photo: h.photo.0,
-                score: h.score,
-            })
-            .collect(),
-    })
+    .map_or_else(Hits::default, Hits::from);
+    Ok(page)
 }
 
 /// Every tag with its number of photos.

@@ -10,8 +10,8 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::calls::{
-    AddTag, CreateAlbum, Hit, RemoveTag, SetUp, SignIn, SignOut, albums, library, photo, search,
-    similar, tags, who_is_visiting,
+    AddTag, CreateAlbum, Hit, Narrowing, RemoveTag, SetUp, SignIn, SignOut, albums, library, photo,
+    search, similar, tags, who_is_visiting,
 };
 
 /// First run: the admin's name and password.
@@ -79,7 +79,7 @@ fn shown<V: IntoView + 'static>(answer: Result<V, ServerFnError>) -> AnyView {
 #[component]
 fn Grid(hits: Vec<Hit>) -> impl IntoView {
     view! {
-        <ul class="grid">
+        <ul class="grid" on:keydown=arrows>
             {hits
                 .into_iter()
                 .map(|hit| {
@@ -102,6 +102,34 @@ fn Grid(hits: Vec<Hit>) -> impl IntoView {
     }
 }
 
+/// Arrow keys move the focus between a grid's photos (Enter opens the focused one).
+fn arrows(ev: leptos::ev::KeyboardEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    let forward = match ev.key().as_str() {
+        "ArrowRight" | "ArrowDown" => true,
+        "ArrowLeft" | "ArrowUp" => false,
+        _ => return,
+    };
+    let Some(item) = document()
+        .active_element()
+        .and_then(|link| link.parent_element())
+    else {
+        return;
+    };
+    let sibling = if forward {
+        item.next_element_sibling()
+    } else {
+        item.previous_element_sibling()
+    };
+    if let Some(link) = sibling
+        .and_then(|li| li.first_element_child())
+        .and_then(|a| a.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+    {
+        ev.prevent_default();
+        let _ = link.focus();
+    }
+}
+
 /// The navigation of signed-in pages.
 #[component]
 fn Nav() -> impl IntoView {
@@ -119,36 +147,33 @@ fn Nav() -> impl IntoView {
     }
 }
 
-/// A page that needs a signed-in person: its content, or where to go first.
+/// A page for signed-in people: the navigation and its content, and above them, for anyone
+/// else, where to go first (the content's own calls answer "sign in first" meanwhile). The
+/// content is not nested in a suspense of its own, so it hydrates as it was rendered.
 #[component]
-fn SignedIn(children: ChildrenFn) -> impl IntoView {
+fn SignedIn(children: Children) -> impl IntoView {
     let visitor = Resource::new(|| (), |()| who_is_visiting());
-    let children = StoredValue::new(children);
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Suspense fallback=|| ()>
             {move || {
                 visitor.get().map(|v| match v {
-                    Ok(v) if v.name.is_some() => {
-                        view! {
-                            <Nav/>
-                            {children.read_value()()}
-                        }
-                            .into_any()
-                    }
+                    Ok(v) if v.name.is_some() => ().into_any(),
                     Ok(v) if !v.set_up => {
                         view! {
-                            <p>"Shoebox has no admin yet: " <a href="/setup">"set it up"</a> "."</p>
+                            <p class="first">"Shoebox has no admin yet: " <a href="/setup">"set it up"</a> "."</p>
                         }
                             .into_any()
                     }
                     Ok(_) => {
-                        view! { <p><a href="/login">"Sign in"</a> " to see your photos."</p> }
+                        view! { <p class="first"><a href="/login">"Sign in"</a> " to see your photos."</p> }
                             .into_any()
                     }
                     Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
                 })
             }}
         </Suspense>
+        <Nav/>
+        {children()}
     }
 }
 
@@ -164,32 +189,112 @@ pub(crate) fn Search() -> impl IntoView {
 
 #[component]
 fn SearchBox() -> impl IntoView {
+    // What is typed, and the same a quarter second after the typing stops (what is searched).
+    let (typed, set_typed) = signal(String::new());
     let (query, set_query) = signal(String::new());
-    let hits = Resource::new(move || query.get(), search);
+    let pending = StoredValue::new(None::<TimeoutHandle>);
+    let type_query = move |text: String| {
+        set_typed.set(text.clone());
+        if let Some(handle) = pending.get_value() {
+            handle.clear();
+        }
+        let handle = set_timeout_with_handle(
+            move || set_query.set(text),
+            std::time::Duration::from_millis(250),
+        );
+        pending.set_value(handle.ok());
+    };
+    let narrowing = RwSignal::new(Narrowing::default());
+    // Later pages, appended as "More" asks for them (reset by a new search). Only the
+    // resource is read under the page's transition: reading it elsewhere would suspend the page.
+    let later = RwSignal::new(Vec::<Hit>::new());
+    let more = Action::new(move |cursor: &String| {
+        let (query, narrowing, cursor) = (
+            query.get_untracked(),
+            narrowing.get_untracked(),
+            cursor.clone(),
+        );
+        async move { search(query, narrowing, Some(cursor)).await }
+    });
+    let first = Resource::new(
+        move || (query.get(), narrowing.get()),
+        move |(query, narrowing)| {
+            later.set(Vec::new());
+            more.value().set(None);
+            search(query, narrowing, None)
+        },
+    );
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = more.value().get() {
+            later.update(|hits| hits.extend(page.hits));
+        }
+    });
+    // A filter field's change, written into the narrowing (which searches again).
+    let field = move |set: fn(&mut Narrowing, String)| {
+        move |ev: leptos::ev::Event| {
+            let value = event_target_value(&ev);
+            narrowing.update(|n| set(n, value));
+        }
+    };
     view! {
         <h1>"Shoebox"</h1>
         <input
             type="search"
             aria-label="Search photos"
             placeholder="beach -people, a red bicycle…"
-            prop:value=query
-            on:input=move |ev| set_query.set(event_target_value(&ev))
+            prop:value=typed
+            on:input=move |ev| type_query(event_target_value(&ev))
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    type_query(String::new());
+                }
+            }
         />
+        <details class="filters">
+            <summary>"Filters and order"</summary>
+            <label>"From " <input type="date" name="since" on:change=field(|n, v| n.since = v)/></label>
+            <label>"To " <input type="date" name="until" on:change=field(|n, v| n.until = v)/></label>
+            <label>"Camera " <input name="camera" on:change=field(|n, v| n.camera = v)/></label>
+            <label>"Tags " <input name="tags" placeholder="beach, family" on:change=field(|n, v| n.tags = v)/></label>
+            <label>
+                "Order "
+                <select name="sort" on:change=field(|n, v| n.by_date = v == "date")>
+                    <option value="relevance">"Best match"</option>
+                    <option value="date">"Newest first"</option>
+                </select>
+            </label>
+        </details>
         <Transition fallback=|| ()>
             {move || {
-                hits.get()
-                    .map(|page| match page {
-                        Ok(page) if page.hits.is_empty() => {
-                            view! { <p class="count">"No photos match."</p> }.into_any()
-                        }
-                        Ok(page) => {
-                            view! {
-                                <p class="count">{format!("{} photos", page.total)}</p>
-                                <Grid hits=page.hits/>
-                            }
-                                .into_any()
-                        }
-                        Err(e) => view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                first
+                    .get()
+                    .map(|page| {
+                        shown(
+                            page.map(|page| {
+                                if page.hits.is_empty() {
+                                    return view! { <p class="count">"No photos match."</p> }.into_any();
+                                }
+                                view! {
+                                    <p class="count">{format!("{} photos", page.total)}</p>
+                                    <Grid hits=page.hits/>
+                                    <Grid hits=later.get()/>
+                                    {move || {
+                                        let next = match more.value().get() {
+                                            Some(Ok(later_page)) => later_page.next,
+                                            _ => page.next.clone(),
+                                        };
+                                        next.map(|cursor| {
+                                                view! {
+                                                    <button class="more" on:click=move |_| {
+                                                        more.dispatch(cursor.clone());
+                                                    }>"More"</button>
+                                                }
+                                            })
+                                    }}
+                                }
+                                    .into_any()
+                            }),
+                        )
                     })
             }}
         </Transition>

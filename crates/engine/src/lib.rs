@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod eval;
 mod indices;
+mod input;
 mod jobs;
 mod live;
 mod models;
@@ -36,13 +37,14 @@ pub use engine::Engine;
 pub use error::{Error, Result};
 pub use eval::{ClassReport, RetrievalReport, ZeroShotReport};
 pub use indices::EmbedSummary;
+pub use input::one_line;
 pub use live::{LiveEvent, LiveModels, Pass};
 pub use paths::DataDir;
 pub use progress::{Progress, Rates, StageProgress, StageRate};
 pub use queries::SimilarTo;
 pub use search::{
-    Explain, SearchHit, SearchIndices, SearchPage, SearchRequest, SearchSettings, SortOrder,
-    SourceScore, search, similar,
+    Explain, SearchForm, SearchHit, SearchIndices, SearchPage, SearchRequest, SearchSettings,
+    SortOrder, SourceScore, search, similar,
 };
 pub use serving::LiveSearch;
 pub use settings::{ModelSettings, Override, Settings, StorageSettings};

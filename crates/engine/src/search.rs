@@ -5,6 +5,7 @@
 //! hand-made corpus with a test double for the embedder.
 
 mod cursor;
+mod form;
 mod fusion;
 mod request;
 
@@ -14,6 +15,7 @@ use shoebox_core::{Embedding, ParsedQuery, PhotoId, TextEmbedder};
 use shoebox_text::TextIndex;
 use shoebox_vector::{Filter, VectorIndex};
 
+pub use form::SearchForm;
 pub use request::{
     Explain, SearchHit, SearchPage, SearchRequest, SearchSettings, SortOrder, SourceScore,
 };

@@ -71,13 +71,7 @@ const MAX_USER_TAG: usize = 64;
 
 /// A person's tag, trimmed, when it is one line of 1 to [`MAX_USER_TAG`] bytes.
 fn user_tag(raw: &str) -> Result<&str> {
-    let tag = raw.trim();
-    if tag.is_empty() || tag.len() > MAX_USER_TAG || tag.chars().any(char::is_control) {
-        return Err(Error::Library(shoebox_core::Error::Invalid(format!(
-            "a tag is 1 to {MAX_USER_TAG} bytes without control characters"
-        ))));
-    }
-    Ok(tag)
+    crate::input::one_line(raw, MAX_USER_TAG, "a tag")
 }
 
 /// A tag and how many usable photos carry it.

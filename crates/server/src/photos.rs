@@ -10,14 +10,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shoebox_core::{MetadataStore, Photo, TagOnPhoto};
-use shoebox_engine::{Prediction, thumbnail_path};
+use shoebox_engine::{Prediction, one_line, thumbnail_path};
 use utoipa::ToSchema;
 
 use crate::ApiError;
 use crate::auth::Caller;
 use crate::error::{ErrorBody, internal};
 use crate::extract::JsonBody;
-use crate::params::{Shared, one_line, photo_id};
+use crate::params::{Shared, photo_id};
 use crate::search::search_off;
 
 /// Longest classification label, in bytes.

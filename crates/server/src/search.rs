@@ -7,14 +7,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use shoebox_engine::SearchPage;
+use shoebox_engine::{SearchForm, SearchPage};
 use utoipa::IntoParams;
 
 use crate::ApiError;
 use crate::auth::Caller;
 use crate::error::ErrorBody;
 use crate::extract::Params;
-use crate::params::{PageQuery, Shared, photo_id};
+use crate::params::{Shared, photo_id};
 
 /// The largest image a search may upload, in bytes.
 pub(crate) const MAX_UPLOAD: usize = 20 * 1024 * 1024;
@@ -40,12 +40,12 @@ pub(crate) fn search_off() -> ApiError {
 }
 
 /// A search by meaning and words (the engine's query syntax), with filters and an order.
-#[utoipa::path(get, path = "/search", tag = "search", params(Text, PageQuery), responses((status = 200, description = "A page of hits", body = SearchPage), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 503, description = "No CLIP model", body = ErrorBody)))]
+#[utoipa::path(get, path = "/search", tag = "search", params(Text, SearchForm), responses((status = 200, description = "A page of hits", body = SearchPage), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 503, description = "No CLIP model", body = ErrorBody)))]
 pub(crate) async fn search(
     State(state): Shared,
     _caller: Caller,
     Params(text): Params<Text>,
-    Params(page): Params<PageQuery>,
+    Params(page): Params<SearchForm>,
 ) -> Result<Json<SearchPage>, ApiError> {
     let live = Arc::clone(state.live.as_ref().ok_or_else(search_off)?);
     let request = page.request(text.q)?;
@@ -58,12 +58,12 @@ pub(crate) async fn search(
 }
 
 /// Photos that look like a photo of the library.
-#[utoipa::path(get, path = "/photos/{id}/similar", tag = "search", params(("id" = i64, Path, description = "The photo's id", minimum = 1), PageQuery), responses((status = 200, description = "A page of look-alikes", body = SearchPage), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such embedded photo", body = ErrorBody), (status = 503, description = "No CLIP model", body = ErrorBody)))]
+#[utoipa::path(get, path = "/photos/{id}/similar", tag = "search", params(("id" = i64, Path, description = "The photo's id", minimum = 1), SearchForm), responses((status = 200, description = "A page of look-alikes", body = SearchPage), (status = 400, description = "Bad input", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 404, description = "No such embedded photo", body = ErrorBody), (status = 503, description = "No CLIP model", body = ErrorBody)))]
 pub(crate) async fn similar(
     State(state): Shared,
     _caller: Caller,
     Path(id): Path<String>,
-    Params(page): Params<PageQuery>,
+    Params(page): Params<SearchForm>,
 ) -> Result<Json<SearchPage>, ApiError> {
     let id = photo_id(&id)?;
     let live = Arc::clone(state.live.as_ref().ok_or_else(search_off)?);
@@ -79,11 +79,11 @@ pub(crate) async fn similar(
 
 /// Photos that look like an uploaded image (the request body: JPEG, PNG, WebP, GIF, TIFF or
 /// BMP, at most 20 MiB and 50 megapixels).
-#[utoipa::path(post, path = "/similar", tag = "search", params(PageQuery), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The image's bytes"), responses((status = 200, description = "A page of look-alikes", body = SearchPage), (status = 400, description = "Not an image, or too many pixels", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 413, description = "Over 20 MiB"), (status = 503, description = "No CLIP model", body = ErrorBody)))]
+#[utoipa::path(post, path = "/similar", tag = "search", params(SearchForm), request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The image's bytes"), responses((status = 200, description = "A page of look-alikes", body = SearchPage), (status = 400, description = "Not an image, or too many pixels", body = ErrorBody), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "No CSRF token", body = ErrorBody), (status = 413, description = "Over 20 MiB"), (status = 503, description = "No CLIP model", body = ErrorBody)))]
 pub(crate) async fn similar_to_upload(
     State(state): Shared,
     _caller: Caller,
-    Params(page): Params<PageQuery>,
+    Params(page): Params<SearchForm>,
     image: axum::body::Bytes,
 ) -> Result<Json<SearchPage>, ApiError> {
     let live = Arc::clone(state.live.as_ref().ok_or_else(search_off)?);
