@@ -58,6 +58,13 @@ fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
             fs_err::copy(entry.path(), photos.join(entry.file_name()))?;
         }
     }
+    // The tiny BLIP VQA answers questions.
+    let models = dir.join("models");
+    fs_err::create_dir_all(&models)?;
+    copy_dir(
+        &workspace().join("tests/fixtures/blip-vqa-tiny"),
+        &models.join("blip-vqa-tiny"),
+    )?;
     let port = free_port()?;
     let child = Command::new(env!("CARGO_BIN_EXE_shoebox"))
         .arg("--data-dir")
@@ -68,6 +75,8 @@ fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
         .arg("--model-dir")
         .arg(workspace().join("tests/fixtures/clip-tiny"))
         .env("XDG_CONFIG_HOME", dir.join("config"))
+        .env("SHOEBOX__MODELS__DIR", &models)
+        .env("SHOEBOX__MODELS__ANSWERER", "blip-vqa-tiny")
         .env("SHOEBOX_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -79,6 +88,15 @@ fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
         ureq::get(&ready).call().is_ok()
     })?;
     Ok((server, base))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    fs_err::create_dir_all(to)?;
+    for entry in fs_err::read_dir(from)? {
+        let entry = entry?;
+        fs_err::copy(entry.path(), to.join(entry.file_name()))?;
+    }
+    Ok(())
 }
 
 fn chromedriver() -> anyhow::Result<(Process, String)> {
@@ -165,14 +183,29 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
         "ArrowRight moves the focus"
     );
 
+    // One question over the photos shown: an answer per photo, and the summary.
+    browser.type_into("input[name=question-over]", "is it outdoors?")?;
+    browser.click("form.ask-over button")?;
+    browser.wait_for("section.answers p.summary")?;
+    let answered =
+        browser.script("return document.querySelectorAll('section.answers li').length;")?;
+    assert_eq!(answered.as_u64(), Some(7), "an answer per photo shown");
+    browser.screenshot(&shots.join("3c-asked.png"))?;
+    browser.assert_clean_console("3c-asked")?;
+
     // Open the first photo; tag it; the tag shows there and on the tags page.
     browser.click("ul.grid a")?;
     browser.wait_for("article.photo img.preview")?;
     browser.screenshot(&shots.join("4-photo.png"))?;
     browser.assert_clean_console("4-photo")?;
     browser.type_into("input[name=tag]", "holiday 2024")?;
-    browser.click("article.photo button[type=submit]")?;
+    browser.click("article.photo button.add-tag")?;
     browser.wait_for_text("ul.tags", "holiday 2024")?;
+    // A question about this photo gets an answer.
+    browser.type_into("input[name=question]", "what is this?")?;
+    browser.click("article.photo button.ask")?;
+    browser.wait_for("article.photo p.answer")?;
+    browser.assert_clean_console("4b-answered")?;
     browser.go(&format!("{base}/tags"))?;
     browser.wait_for_text("ul.tag-list", "holiday 2024")?;
     browser.screenshot(&shots.join("5-tags.png"))?;

@@ -486,3 +486,84 @@ pub(crate) async fn library() -> Result<LibraryView, ServerFnError> {
             .collect(),
     })
 }
+
+/// The answering model, or why questions are off.
+#[cfg(feature = "ssr")]
+fn answerer() -> Result<std::sync::Arc<shoebox_engine::ImageToText>, ServerFnError> {
+    ssr::context()?.answerer.ok_or_else(|| {
+        ServerFnError::new("questions are off until an answering model is installed")
+    })
+}
+
+/// Asks a question about one photo.
+#[server(prefix = "/ui")]
+pub(crate) async fn ask(photo: i64, question: String) -> Result<String, ServerFnError> {
+    ssr::signed_in().await?;
+    let model = answerer()?;
+    let engine = ssr::context()?.engine;
+    let path = engine
+        .photo_path(shoebox_core::PhotoId(photo))
+        .await
+        .map_err(ssr::shown)?
+        .ok_or_else(|| ServerFnError::new("no such photo"))?;
+    tokio::task::spawn_blocking(move || engine.answer_file(model.as_ref(), &path, &question, "en"))
+        .await
+        .map_err(ssr::shown)?
+        .map_err(ssr::shown)
+}
+
+/// One question over several photos: each photo's answer (or why it has none), and a summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Answers {
+    pub(crate) answers: Vec<(i64, Result<String, String>)>,
+    pub(crate) summary: String,
+}
+
+/// Most photos one question goes over from the UI.
+const MAX_ASKED: usize = 20;
+
+/// Asks one question of the given photos (the first page of a search).
+#[server(prefix = "/ui")]
+pub(crate) async fn ask_over(photos: Vec<i64>, question: String) -> Result<Answers, ServerFnError> {
+    ssr::signed_in().await?;
+    let model = answerer()?;
+    let engine = ssr::context()?.engine;
+    let photos: Vec<shoebox_core::PhotoId> = photos
+        .into_iter()
+        .take(MAX_ASKED)
+        .map(shoebox_core::PhotoId)
+        .collect();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut answers = Vec::new();
+        let never = std::sync::atomic::AtomicBool::new(false);
+        let summary = runtime.block_on(engine.ask_photos(
+            model.as_ref(),
+            &photos,
+            &question,
+            "en",
+            &never,
+            &mut |a| {
+                let answer = match (&a.answer, &a.error) {
+                    (Some(text), _) => Ok(text.clone()),
+                    (None, why) => Err(why.clone().unwrap_or_default()),
+                };
+                answers.push((a.photo.0, answer));
+            },
+        ))?;
+        let common = summary
+            .most_common
+            .map(|(answer, n)| format!(" Most said “{answer}” ({n})."))
+            .unwrap_or_default();
+        Ok::<_, shoebox_engine::Error>(Answers {
+            summary: format!(
+                "{} answered, {} without an answer; {} yes, {} no.{common}",
+                summary.answered, summary.failed, summary.yes, summary.no
+            ),
+            answers,
+        })
+    })
+    .await
+    .map_err(ssr::shown)?
+    .map_err(ssr::shown)
+}

@@ -10,8 +10,8 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::calls::{
-    AddTag, CreateAlbum, Hit, Narrowing, RemoveTag, SetUp, SignIn, SignOut, albums, library, photo,
-    search, similar, tags, who_is_visiting,
+    AddTag, Ask, CreateAlbum, Hit, Narrowing, RemoveTag, SetUp, SignIn, SignOut, albums, ask_over,
+    library, photo, search, similar, tags, who_is_visiting,
 };
 
 /// First run: the admin's name and password.
@@ -229,6 +229,16 @@ fn SearchBox() -> impl IntoView {
             later.update(|hits| hits.extend(page.hits));
         }
     });
+    // One question over the photos of the first page.
+    let (asked, set_asked) = signal(String::new());
+    let over = Action::new(move |question: &String| {
+        let photos: Vec<i64> = first
+            .get_untracked()
+            .and_then(Result::ok)
+            .map(|page| page.hits.iter().map(|h| h.photo).collect())
+            .unwrap_or_default();
+        ask_over(photos, question.clone())
+    });
     // A filter field's change, written into the narrowing (which searches again).
     let field = move |set: fn(&mut Narrowing, String)| {
         move |ev: leptos::ev::Event| {
@@ -264,6 +274,51 @@ fn SearchBox() -> impl IntoView {
                 </select>
             </label>
         </details>
+        <form class="ask-over" on:submit=move |ev| {
+            ev.prevent_default();
+            over.dispatch(asked.get_untracked());
+        }>
+            <label>
+                "Ask about these photos "
+                <input
+                    name="question-over"
+                    placeholder="is it outdoors?"
+                    prop:value=asked
+                    on:input=move |ev| set_asked.set(event_target_value(&ev))
+                />
+            </label>
+            <button type="submit">"Ask"</button>
+        </form>
+        {move || {
+            over.value()
+                .get()
+                .map(|answers| {
+                    shown(
+                        answers.map(|a| {
+                            view! {
+                                <section class="answers">
+                                    <p class="summary">{a.summary}</p>
+                                    <ul>
+                                        {a
+                                            .answers
+                                            .into_iter()
+                                            .map(|(photo, answer)| {
+                                                let text = answer.unwrap_or_else(|why| format!("({why})"));
+                                                view! {
+                                                    <li>
+                                                        <a href=format!("/photos/{photo}")>{format!("photo {photo}")}</a>
+                                                        <span>{format!(": {text}")}</span>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                </section>
+                            }
+                        }),
+                    )
+                })
+        }}
         <Transition fallback=|| ()>
             {move || {
                 first
@@ -324,6 +379,7 @@ fn PhotoDetails() -> impl IntoView {
     };
     let add = ServerAction::<AddTag>::new();
     let remove = ServerAction::<RemoveTag>::new();
+    let question = ServerAction::<Ask>::new();
     let details = Resource::new(
         move || (id(), add.version().get(), remove.version().get()),
         |(id, _, _)| photo(id),
@@ -387,9 +443,26 @@ fn PhotoDetails() -> impl IntoView {
                                     <ActionForm action=add>
                                         <input type="hidden" name="photo" value=p.id/>
                                         <label>"Add a tag " <input name="tag" required/></label>
-                                        <button type="submit">"Add"</button>
+                                        <button type="submit" class="add-tag">"Add"</button>
                                     </ActionForm>
                                     <Failure result=move || add.value().get()/>
+                                    <h2>"Ask about this photo"</h2>
+                                    <ActionForm action=question>
+                                        <input type="hidden" name="photo" value=p.id/>
+                                        <label>
+                                            "Question "
+                                            <input name="question" placeholder="what is on the table?" required/>
+                                        </label>
+                                        <button type="submit" class="ask">"Ask"</button>
+                                    </ActionForm>
+                                    {move || {
+                                        question
+                                            .value()
+                                            .get()
+                                            .map(|answer| {
+                                                shown(answer.map(|a| view! { <p class="answer">{a}</p> }))
+                                            })
+                                    }}
                                 </article>
                             }
                                 .into_any()

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use shoebox_engine::{Engine, LiveSearch};
+use shoebox_engine::{Engine, ImageToText, LiveSearch};
 
 use crate::App;
 use crate::app::shell;
@@ -23,6 +23,8 @@ pub struct WebContext {
     pub engine: Arc<Engine>,
     /// Live searches; `None` without a CLIP model.
     pub live: Option<Arc<LiveSearch>>,
+    /// The question-answering model; `None` when none is installed.
+    pub answerer: Option<Arc<ImageToText>>,
 }
 
 /// A file of the client bundle (built for wasm32 by `build.rs`), plain and gzipped.

@@ -26,10 +26,11 @@ pub(crate) async fn run(
         }
         Err(e) => return Err(e.into()),
     };
-    let state = AppState::new(Arc::clone(&engine), live.search.clone(), answerer);
+    let state = AppState::new(Arc::clone(&engine), live.search.clone(), answerer.clone());
     let app = shoebox_server::router(state).merge(shoebox_web::router(WebContext {
         engine: Arc::clone(&engine),
         live: live.search.clone(),
+        answerer,
     }));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     eprintln!("Listening on http://{}", listener.local_addr()?);
