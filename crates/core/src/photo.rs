@@ -14,7 +14,8 @@ use crate::{ContentHash, PhotoId, PhotoMetadata, RootId};
 pub struct FileStamp {
     /// Size in bytes.
     pub size: u64,
-    /// Modification time, nanoseconds since the Unix epoch.
+    /// Last change, nanoseconds since the Unix epoch: the later of the content's modification
+    /// time and (on Unix) the inode's change time, so a file renamed over another is seen.
     pub mtime_ns: i64,
 }
 

@@ -169,6 +169,10 @@ fn relative(root: &Path, path: &Path) -> Option<String> {
     Some(parts?.join("/"))
 }
 
+/// Size and time of a file. The time is the later of its content's (mtime) and, on Unix, its
+/// inode's change (ctime): a file renamed over another keeps its own mtime, which may equal the
+/// replaced file's (both written within one clock tick), but its ctime moves on, so the
+/// replacement is seen.
 fn stamp(meta: &std::fs::Metadata) -> FileStamp {
     let mtime_ns = meta
         .modified()
@@ -177,6 +181,15 @@ fn stamp(meta: &std::fs::Metadata) -> FileStamp {
             Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
             Err(before) => -i64::try_from(before.duration().as_nanos()).unwrap_or(i64::MAX),
         });
+    #[cfg(unix)]
+    let mtime_ns = {
+        use std::os::unix::fs::MetadataExt;
+        let ctime_ns = meta
+            .ctime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(meta.ctime_nsec());
+        mtime_ns.max(ctime_ns)
+    };
     FileStamp {
         size: meta.len(),
         mtime_ns,
@@ -186,6 +199,39 @@ fn stamp(meta: &std::fs::Metadata) -> FileStamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file renamed over another of the same size and modification time has a new stamp
+    /// (its inode's change time moved on), so the scan reads it again.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_renamed_over_a_twin_is_seen_as_changed()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = std::env::temp_dir().join(format!("shoebox-stamp-{}", std::process::id()));
+        fs_err::create_dir_all(&dir)?;
+        let (a, b) = (dir.join("a.jpg"), dir.join("b.jpg"));
+        let old = UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+        for (path, byte) in [(&a, b'a'), (&b, b'b')] {
+            fs_err::write(path, [byte; 64])?;
+            fs_err::File::options()
+                .write(true)
+                .open(path)?
+                .file()
+                .set_modified(old)?;
+        }
+        let before = stamp(&fs_err::metadata(&b)?);
+        assert_eq!(stamp(&fs_err::metadata(&a)?).size, before.size);
+        // Wait for the file system's clock to move past b's change time (polled, not slept).
+        let probe = dir.join("probe");
+        while {
+            fs_err::write(&probe, b"tick")?;
+            stamp(&fs_err::metadata(&probe)?).mtime_ns <= before.mtime_ns
+        } {}
+        fs_err::rename(&a, &b)?;
+        let after = stamp(&fs_err::metadata(&b)?);
+        fs_err::remove_dir_all(&dir)?;
+        assert_ne!(after, before, "same size, same mtime, other content");
+        Ok(())
+    }
 
     #[test]
     fn unreadable_prefixes_match_whole_components() {
