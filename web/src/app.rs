@@ -15,6 +15,7 @@ use crate::pages::{AlbumsPage, LibraryPage, Login, PhotoPage, Search, Setup, Tag
 /// The whole page the server sends: head (with the hydration scripts) and the app.
 #[cfg(feature = "ssr")]
 pub(crate) fn shell(options: LeptosOptions) -> impl IntoView {
+    crate::serve::share_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">

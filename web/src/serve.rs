@@ -86,19 +86,50 @@ pub fn router(context: WebContext) -> Router {
         .with_state(options)
 }
 
-/// Scripts from this origin and the hydration loader leptos inlines; the wasm module may be
-/// compiled; never framed.
-const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-                   style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
+/// Everything from this origin; never framed. A page's response narrows scripts to its nonce.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; object-src 'none'; \
                    base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
-async fn security_headers(request: Request, next: Next) -> Response {
+/// Where a page's render leaves the nonce leptos gave its inline scripts, for the response's
+/// policy (the render runs inside the request, the headers are written after it).
+#[derive(Clone, Default)]
+struct NonceSlot(Arc<std::sync::Mutex<Option<String>>>);
+
+/// Called while a page renders: hands the page's nonce to [`security_headers`].
+pub(crate) fn share_nonce() {
+    let Some(nonce) = leptos::nonce::use_nonce() else {
+        return;
+    };
+    if let Some(slot) = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<NonceSlot>().cloned())
+    {
+        *slot
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(nonce.to_string());
+    }
+}
+
+async fn security_headers(mut request: Request, next: Next) -> Response {
+    let slot = NonceSlot::default();
+    request.extensions_mut().insert(slot.clone());
     let mut response = next.run(request).await;
+    let nonce = slot
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take();
+    // Pages: scripts from this origin and the inline ones leptos wrote with this response's
+    // nonce (the hydration loader, the resources' data); the wasm module may be compiled.
+    let policy = match nonce {
+        Some(nonce) => HeaderValue::from_str(&format!(
+            "{CSP}; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'"
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static(CSP)),
+        None => HeaderValue::from_static(CSP),
+    };
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
