@@ -210,6 +210,10 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
     browser.wait_for_text("ul.tag-list", "holiday 2024")?;
     browser.screenshot(&shots.join("5-tags.png"))?;
     browser.assert_clean_console("5-tags")?;
+    // The tag's link searches for its photos: the one tagged.
+    browser.click("ul.tag-list a[href='/?tags=holiday%202024']")?;
+    browser.wait_for_text("p.count", "1 photos")?;
+    browser.assert_clean_console("5b-tag-search")?;
 
     // A smart album from a prompt, listed with its size.
     browser.go(&format!("{base}/albums"))?;
@@ -224,6 +228,7 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
     // The library page shows each stage's progress.
     browser.go(&format!("{base}/library"))?;
     browser.wait_for_text("table.stages", "embed")?;
+    browser.wait_for_text("p.serving", "questions on")?;
     browser.screenshot(&shots.join("7-library.png"))?;
     browser.assert_clean_console("7-library")?;
 

@@ -445,14 +445,27 @@ pub(crate) struct LibraryView {
     pub(crate) roots: Vec<String>,
     pub(crate) stages: Vec<StageRow>,
     pub(crate) failures: Vec<(i64, String)>,
+    /// The catalog's CLIP models: name, installed, the one the settings name.
+    pub(crate) models: Vec<(String, bool, bool)>,
+    /// The model searches use now.
+    pub(crate) searching_with: Option<String>,
+    /// Whether questions are answered.
+    pub(crate) answering: bool,
 }
 
 /// The library's roots and the pipeline's progress.
 #[server(prefix = "/ui")]
 pub(crate) async fn library() -> Result<LibraryView, ServerFnError> {
     let user = ssr::signed_in().await?;
-    let engine = ssr::context()?.engine;
+    let context = ssr::context()?;
+    let engine = context.engine;
     let progress = engine.progress().await.map_err(ssr::shown)?;
+    let models = engine
+        .models()
+        .map_err(ssr::shown)?
+        .into_iter()
+        .map(|m| (m.name, m.installed, m.active))
+        .collect();
     // Roots are paths on the server: admins only, as in the API.
     let roots = if user.role == shoebox_core::Role::Admin {
         engine.roots().await.map_err(ssr::shown)?
@@ -484,6 +497,9 @@ pub(crate) async fn library() -> Result<LibraryView, ServerFnError> {
             .into_iter()
             .map(|f| (f.photo.0, f.reason))
             .collect(),
+        models,
+        searching_with: context.live.map(|live| live.model_id()),
+        answering: context.answerer.is_some(),
     })
 }
 

@@ -67,6 +67,19 @@ fn Failure(
     }
 }
 
+/// `text` for a URL's query string: letters, digits and `-_.~` as they are, the rest
+/// percent-encoded.
+fn query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// A server function's answer: its view, or its error as an alert.
 fn shown<V: IntoView + 'static>(answer: Result<V, ServerFnError>) -> AnyView {
     match answer {
@@ -204,7 +217,15 @@ fn SearchBox() -> impl IntoView {
         );
         pending.set_value(handle.ok());
     };
-    let narrowing = RwSignal::new(Narrowing::default());
+    // A tag's link (`/?tags=…`) opens the search narrowed to it.
+    let tags = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("tags")
+        .unwrap_or_default();
+    let narrowing = RwSignal::new(Narrowing {
+        tags: tags.clone(),
+        ..Narrowing::default()
+    });
     // Later pages, appended as "More" asks for them (reset by a new search). Only the
     // resource is read under the page's transition: reading it elsewhere would suspend the page.
     let later = RwSignal::new(Vec::<Hit>::new());
@@ -265,7 +286,7 @@ fn SearchBox() -> impl IntoView {
             <label>"From " <input type="date" name="since" on:change=field(|n, v| n.since = v)/></label>
             <label>"To " <input type="date" name="until" on:change=field(|n, v| n.until = v)/></label>
             <label>"Camera " <input name="camera" on:change=field(|n, v| n.camera = v)/></label>
-            <label>"Tags " <input name="tags" placeholder="beach, family" on:change=field(|n, v| n.tags = v)/></label>
+            <label>"Tags " <input name="tags" placeholder="beach, family" value=tags on:change=field(|n, v| n.tags = v)/></label>
             <label>
                 "Order "
                 <select name="sort" on:change=field(|n, v| n.by_date = v == "date")>
@@ -503,7 +524,13 @@ fn TagList() -> impl IntoView {
                                     {t
                                         .into_iter()
                                         .map(|(tag, n)| {
-                                            view! { <li><span class="tag">{tag}</span> <span>{n}</span></li> }
+                                            let href = format!("/?tags={}", query_value(&tag));
+                                            view! {
+                                                <li>
+                                                    <a class="tag" href=href>{tag}</a>
+                                                    <span>{n}</span>
+                                                </li>
+                                            }
                                         })
                                         .collect_view()}
                                 </ul>
@@ -633,6 +660,34 @@ fn Progress() -> impl IntoView {
                                                         </td>
                                                         <td>{s.queued}</td>
                                                         <td>{s.failed}</td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                                <h2>"Models"</h2>
+                                <p class="serving">
+                                    {format!(
+                                        "Searching with {}; questions {}.",
+                                        l.searching_with.unwrap_or_else(|| "no model (search is off)".to_owned()),
+                                        if l.answering { "on" } else { "off" },
+                                    )}
+                                </p>
+                                <table class="models">
+                                    <thead>
+                                        <tr><th>"Model"</th><th>"Installed"</th><th>"Configured"</th></tr>
+                                    </thead>
+                                    <tbody>
+                                        {l
+                                            .models
+                                            .into_iter()
+                                            .map(|(name, installed, active)| {
+                                                view! {
+                                                    <tr>
+                                                        <td>{name}</td>
+                                                        <td>{if installed { "yes" } else { "no" }}</td>
+                                                        <td>{if active { "yes" } else { "" }}</td>
                                                     </tr>
                                                 }
                                             })
