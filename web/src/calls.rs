@@ -436,6 +436,77 @@ pub(crate) struct StageRow {
     pub(crate) total: u64,
     pub(crate) queued: u64,
     pub(crate) failed: u64,
+    /// Photos per second and time left, once the progress stream has measured them.
+    pub(crate) pace: String,
+}
+
+#[cfg(feature = "hydrate")]
+/// What the API's progress stream (`/api/v1/status/stream`, server-sent events) sends each
+/// second, as far as the library page shows it.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Streamed {
+    stages: Vec<StreamedStage>,
+    rates: Vec<StreamedRate>,
+}
+
+#[cfg(feature = "hydrate")]
+#[derive(Debug, Clone, Deserialize)]
+struct StreamedStage {
+    stage: String,
+    lang: Option<String>,
+    done: u64,
+    total: u64,
+    jobs: StreamedJobs,
+}
+
+#[cfg(feature = "hydrate")]
+#[derive(Debug, Clone, Deserialize)]
+struct StreamedJobs {
+    queued: u64,
+    running: u64,
+    failed: u64,
+}
+
+#[cfg(feature = "hydrate")]
+#[derive(Debug, Clone, Deserialize)]
+struct StreamedRate {
+    per_second: f64,
+    eta_seconds: Option<f64>,
+}
+
+#[cfg(feature = "hydrate")]
+impl Streamed {
+    /// The stages as the page's rows, with their pace.
+    pub(crate) fn rows(self) -> Vec<StageRow> {
+        self.stages
+            .into_iter()
+            .zip(
+                self.rates
+                    .into_iter()
+                    .map(Some)
+                    .chain(std::iter::repeat(None)),
+            )
+            .map(|(s, rate)| StageRow {
+                stage: stage_name(&s.stage, s.lang.as_deref()),
+                done: s.done,
+                total: s.total,
+                queued: s.jobs.queued + s.jobs.running,
+                failed: s.jobs.failed,
+                pace: rate.map_or_else(String::new, |r| match r.eta_seconds {
+                    Some(eta) => format!("{:.1}/s, {:.0} s left", r.per_second, eta),
+                    None => String::new(),
+                }),
+            })
+            .collect()
+    }
+}
+
+/// A stage as the page names it: `embed`, `tag`, `caption (de)`.
+fn stage_name(stage: &str, lang: Option<&str>) -> String {
+    match lang {
+        Some(lang) => format!("{stage} ({lang})"),
+        None => stage.to_owned(),
+    }
 }
 
 /// The library: roots, stages, failures with reasons.
@@ -482,14 +553,12 @@ pub(crate) async fn library() -> Result<LibraryView, ServerFnError> {
             .stages
             .into_iter()
             .map(|s| StageRow {
-                stage: match s.lang {
-                    Some(lang) => format!("{} ({lang})", s.stage.as_str()),
-                    None => s.stage.as_str().to_owned(),
-                },
+                stage: stage_name(s.stage.as_str(), s.lang.as_deref()),
                 done: s.done,
                 total: s.total,
                 queued: s.jobs.queued + s.jobs.running,
                 failed: s.jobs.failed,
+                pace: String::new(),
             })
             .collect(),
         failures: progress

@@ -10,8 +10,8 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::calls::{
-    AddTag, Ask, CreateAlbum, Hit, Narrowing, RemoveTag, SetUp, SignIn, SignOut, albums, ask_over,
-    library, photo, search, similar, tags, who_is_visiting,
+    AddTag, Ask, CreateAlbum, Hit, Narrowing, RemoveTag, SetUp, SignIn, SignOut, StageRow, albums,
+    ask_over, library, photo, search, similar, tags, who_is_visiting,
 };
 
 /// First run: the admin's name and password.
@@ -603,7 +603,35 @@ fn AlbumList() -> impl IntoView {
     }
 }
 
-/// The library: roots, each stage's progress (refreshed every second), failures.
+/// Follows the API's progress stream into `live` while the page is open (the browser only).
+fn follow_progress(live: RwSignal<Option<Vec<StageRow>>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::wasm_bindgen::closure::Closure;
+        let Ok(source) = web_sys::EventSource::new("/api/v1/status/stream") else {
+            return;
+        };
+        let on_progress = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+            move |event: web_sys::MessageEvent| {
+                if let Some(text) = event.data().as_string()
+                    && let Ok(streamed) = serde_json::from_str::<crate::calls::Streamed>(&text)
+                {
+                    live.set(Some(streamed.rows()));
+                }
+            },
+        );
+        let _ = source
+            .add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref());
+        on_progress.forget();
+        let source = send_wrapper::SendWrapper::new(source);
+        on_cleanup(move || source.close());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = live;
+}
+
+/// The library: roots, each stage's progress (live from the progress stream), failures.
 #[component]
 pub(crate) fn LibraryPage() -> impl IntoView {
     view! {
@@ -615,20 +643,10 @@ pub(crate) fn LibraryPage() -> impl IntoView {
 
 #[component]
 fn Progress() -> impl IntoView {
-    let (tick, set_tick) = signal(0u32);
-    let state = Resource::new(move || tick.get(), |_| library());
-    // Refreshed every second while the page is open.
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || set_tick.update(|t| *t = t.wrapping_add(1)),
-            std::time::Duration::from_secs(1),
-        );
-        on_cleanup(move || {
-            if let Ok(handle) = handle {
-                handle.clear();
-            }
-        });
-    });
+    let state = Resource::new(|| (), |()| library());
+    // Then every second from the API's progress stream (server-sent events), in the browser.
+    let live = RwSignal::new(None::<Vec<StageRow>>);
+    Effect::new(move |_| follow_progress(live));
     view! {
         <h1>"Library"</h1>
         <Transition fallback=|| ()>
@@ -642,28 +660,34 @@ fn Progress() -> impl IntoView {
                                 <ul class="roots">
                                     {l.roots.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
                                 </ul>
-                                <table class="stages">
+                                <table
+                                    class="stages"
+                                    data-source=move || if live.get().is_some() { "stream" } else { "page" }
+                                >
                                     <thead>
-                                        <tr><th>"Stage"</th><th>"Done"</th><th>"Queued"</th><th>"Failed"</th></tr>
+                                        <tr><th>"Stage"</th><th>"Done"</th><th>"Queued"</th><th>"Failed"</th><th>"Pace"</th></tr>
                                     </thead>
                                     <tbody>
-                                        {l
-                                            .stages
-                                            .into_iter()
-                                            .map(|s| {
-                                                view! {
-                                                    <tr>
-                                                        <td>{s.stage}</td>
-                                                        <td>
-                                                            <progress max=s.total value=s.done></progress>
-                                                            {format!(" {} / {}", s.done, s.total)}
-                                                        </td>
-                                                        <td>{s.queued}</td>
-                                                        <td>{s.failed}</td>
-                                                    </tr>
-                                                }
-                                            })
-                                            .collect_view()}
+                                        {move || {
+                                            live.get()
+                                                .unwrap_or_else(|| l.stages.clone())
+                                                .into_iter()
+                                                .map(|s| {
+                                                    view! {
+                                                        <tr>
+                                                            <td>{s.stage}</td>
+                                                            <td>
+                                                                <progress max=s.total value=s.done></progress>
+                                                                {format!(" {} / {}", s.done, s.total)}
+                                                            </td>
+                                                            <td>{s.queued}</td>
+                                                            <td>{s.failed}</td>
+                                                            <td>{s.pace}</td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()
+                                        }}
                                     </tbody>
                                 </table>
                                 <h2>"Models"</h2>
