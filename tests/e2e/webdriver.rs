@@ -61,44 +61,40 @@ impl Browser {
             .with_context(|| format!("no element {css}"))
     }
 
-    /// Waits (up to 30 s) for an element matching `css`.
-    pub(crate) fn wait_for(&self, css: &str) -> anyhow::Result<()> {
+    /// Polls `ready` (up to 30 s); on time out the error says `what` and shows the page.
+    fn poll(
+        &self,
+        what: &str,
+        mut ready: impl FnMut() -> anyhow::Result<bool>,
+    ) -> anyhow::Result<()> {
         let started = Instant::now();
-        loop {
-            if self.find(css).is_ok() {
-                return Ok(());
-            }
+        while !ready()? {
             anyhow::ensure!(
                 started.elapsed() < Duration::from_secs(30),
-                "no {css} after 30 s; page: {}",
+                "{what} after 30 s; page: {}",
                 self.script("return document.body.innerText;")
                     .unwrap_or_default()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+        Ok(())
+    }
+
+    /// Waits (up to 30 s) for an element matching `css`.
+    pub(crate) fn wait_for(&self, css: &str) -> anyhow::Result<()> {
+        self.poll(&format!("no {css}"), || Ok(self.find(css).is_ok()))
     }
 
     /// Waits (up to 30 s) until the element matching `css` shows `text`.
     pub(crate) fn wait_for_text(&self, css: &str, text: &str) -> anyhow::Result<()> {
         let script =
             format!("const e = document.querySelector({css:?}); return e ? e.innerText : '';");
-        let started = Instant::now();
-        loop {
-            if self
+        self.poll(&format!("{css} does not show {text:?}"), || {
+            Ok(self
                 .script(&script)?
                 .as_str()
-                .is_some_and(|t| t.contains(text))
-            {
-                return Ok(());
-            }
-            anyhow::ensure!(
-                started.elapsed() < Duration::from_secs(30),
-                "{css} does not show {text:?} after 30 s; page: {}",
-                self.script("return document.body.innerText;")
-                    .unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+                .is_some_and(|t| t.contains(text)))
+        })
     }
 
     /// Sets a form field's value as a person would (a `change` event follows).
