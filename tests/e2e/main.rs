@@ -231,6 +231,8 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
     browser.wait_for_text("p.serving", "questions on")?;
     // The stages then follow the progress stream (server-sent events).
     browser.wait_for("table.stages[data-source=stream]")?;
+    // Every photo embedded by the model the server runs (its --model-dir).
+    browser.wait_for_text("table.stages", "embed\t 7 / 7")?;
     browser.screenshot(&shots.join("7-library.png"))?;
     browser.assert_clean_console("7-library")?;
 

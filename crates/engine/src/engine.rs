@@ -22,6 +22,8 @@ pub struct Engine {
     pub(crate) scorer: std::sync::Mutex<Option<std::sync::Arc<crate::tags::Scorer>>>,
     /// Failed sign-ins by name.
     pub(crate) throttle: crate::throttle::Throttle,
+    /// The CLIP model the live library in this process embeds with, once it runs.
+    pub(crate) embedding_model: std::sync::Mutex<Option<String>>,
 }
 
 impl Engine {
@@ -45,6 +47,7 @@ impl Engine {
             worker_lock: tokio::sync::OnceCell::new(),
             scorer: std::sync::Mutex::new(None),
             throttle: crate::throttle::Throttle::default(),
+            embedding_model: std::sync::Mutex::new(None),
         })
     }
 

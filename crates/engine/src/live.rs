@@ -129,6 +129,14 @@ impl Engine {
         }
         // One live library per data directory; what a killed run held is taken back.
         self.worker().await?;
+        if let Some(clip) = &models.clip {
+            // Progress reports on the model this library embeds with (a --model-dir too).
+            *self
+                .embedding_model
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(clip.model_id().to_owned());
+        }
         let own;
         let live = match (live, &models.clip) {
             (Some(live), _) => Some(live),

@@ -101,7 +101,8 @@ impl Rates {
 }
 
 impl Engine {
-    /// The pipeline's progress for the configured models.
+    /// The pipeline's progress for the models the live library in this process works with
+    /// (the configured ones when none runs here).
     pub async fn progress(&self) -> Result<Progress> {
         let store = self.store();
         let photos = store.status(0).await?.ok;
@@ -123,7 +124,12 @@ impl Engine {
             }),
         };
         let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-        let clip = &self.settings().models.clip;
+        let running = self
+            .embedding_model
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let clip = running.as_ref().unwrap_or(&self.settings().models.clip);
         let unembedded = count(store.pending_embeddings(clip, u32::MAX).await?.len());
         let mut stages = vec![stage(
             JobKind::Embed,
