@@ -183,6 +183,19 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
         "ArrowRight moves the focus"
     );
 
+    // A search by a photo of one's own: the upload finds its look-alikes.
+    let mine = fs_err::canonicalize(shoebox_testkit::fixture_photos().join("rocket.jpg"))?;
+    browser.type_into(
+        "input[type=file]",
+        mine.to_str().context("a non-UTF-8 fixture path")?,
+    )?;
+    browser.wait_for_text("section.look-alikes p.count", "look like yours")?;
+    browser.wait_for("section.look-alikes ul.grid img")?;
+    browser.screenshot(&shots.join("3d-by-photo.png"))?;
+    browser.assert_clean_console("3d-by-photo")?;
+    browser.click("section.look-alikes button")?;
+    browser.wait_for_text("p.count", "7 photos")?;
+
     // One question over the photos shown: an answer per photo, and the summary.
     browser.type_into("input[name=question-over]", "is it outdoors?")?;
     browser.click("form.ask-over button")?;

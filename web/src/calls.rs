@@ -652,3 +652,83 @@ pub(crate) async fn ask_over(photos: Vec<i64>, question: String) -> Result<Answe
     .map_err(ssr::shown)?
     .map_err(ssr::shown)
 }
+
+/// The session's anti-forgery token, which API requests from the page repeat (an upload).
+#[server(prefix = "/ui")]
+pub(crate) async fn csrf_token() -> Result<String, ServerFnError> {
+    let token = ssr::session_token()
+        .await?
+        .ok_or_else(|| ServerFnError::new("sign in first"))?;
+    let session = ssr::context()?
+        .engine
+        .session(&token)
+        .await
+        .map_err(ssr::shown)?
+        .ok_or_else(|| ServerFnError::new("sign in first"))?;
+    Ok(session.csrf)
+}
+
+/// A page of hits as the API sends it, as far as the grid needs it.
+#[cfg(feature = "hydrate")]
+#[derive(Debug, Clone, Deserialize)]
+struct ApiPage {
+    hits: Vec<ApiHit>,
+    total: usize,
+}
+
+#[cfg(feature = "hydrate")]
+#[derive(Debug, Clone, Deserialize)]
+struct ApiHit {
+    photo: i64,
+    score: f32,
+}
+
+/// Photos that look like `file` (a photo the person chose or dropped): the API's upload route,
+/// from the browser.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn similar_to_file(file: web_sys::File) -> Result<Hits, String> {
+    use leptos::wasm_bindgen::JsCast;
+    let csrf = csrf_token().await.map_err(|e| e.to_string())?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&file);
+    let headers = web_sys::Headers::new().map_err(|_| "headers".to_owned())?;
+    headers
+        .set("x-csrf-token", &csrf)
+        .map_err(|_| "headers".to_owned())?;
+    init.set_headers(&headers);
+    let request = web_sys::Request::new_with_str_and_init("/api/v1/similar?limit=60", &init)
+        .map_err(|_| "request".to_owned())?;
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request))
+            .await
+            .map_err(|_| "the upload failed".to_owned())?
+            .dyn_into()
+            .map_err(|_| "not a response".to_owned())?;
+    let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| "no body")?)
+        .await
+        .map_err(|_| "no body".to_owned())?
+        .as_string()
+        .unwrap_or_default();
+    if !response.ok() {
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| format!("the server answered {}", response.status()));
+        return Err(message);
+    }
+    let page: ApiPage = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    Ok(Hits {
+        total: page.total,
+        next: None,
+        hits: page
+            .hits
+            .into_iter()
+            .map(|h| Hit {
+                photo: h.photo,
+                score: h.score,
+            })
+            .collect(),
+    })
+}

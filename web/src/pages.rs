@@ -10,8 +10,8 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use crate::calls::{
-    AddTag, Ask, CreateAlbum, Hit, Narrowing, RemoveTag, SetUp, SignIn, SignOut, StageRow, albums,
-    ask_over, library, photo, search, similar, tags, who_is_visiting,
+    AddTag, Ask, CreateAlbum, Hit, Hits, Narrowing, RemoveTag, SetUp, SignIn, SignOut, StageRow,
+    albums, ask_over, library, photo, search, similar, tags, who_is_visiting,
 };
 
 /// First run: the admin's name and password.
@@ -160,6 +160,18 @@ fn Nav() -> impl IntoView {
     }
 }
 
+/// Searches by `file` (the browser only) into `found`.
+fn look_like(file: Option<leptos::web_sys::File>, found: RwSignal<Option<Result<Hits, String>>>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(file) = file {
+        leptos::task::spawn_local(async move {
+            found.set(Some(crate::calls::similar_to_file(file).await));
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (file, found);
+}
+
 /// A page for signed-in people: the navigation and its content, and above them, for anyone
 /// else, where to go first (the content's own calls answer "sign in first" meanwhile). The
 /// content is not nested in a suspense of its own, so it hydrates as it was rendered.
@@ -250,6 +262,8 @@ fn SearchBox() -> impl IntoView {
             later.update(|hits| hits.extend(page.hits));
         }
     });
+    // A search by a photo the person chose or dropped, shown instead of the text search's.
+    let by_photo = RwSignal::new(None::<Result<Hits, String>>);
     // One question over the photos of the first page.
     let (asked, set_asked) = signal(String::new());
     let over = Action::new(move |question: &String| {
@@ -281,6 +295,51 @@ fn SearchBox() -> impl IntoView {
                 }
             }
         />
+        <div
+            class="by-photo"
+            on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default()
+            on:drop=move |ev: leptos::ev::DragEvent| {
+                ev.prevent_default();
+                let file = ev.data_transfer().and_then(|d| d.files()).and_then(|f| f.get(0));
+                look_like(file, by_photo);
+            }
+        >
+            <label>
+                "Or find photos like one of yours (choose or drop it here) "
+                <input
+                    type="file"
+                    name="photo"
+                    accept="image/*"
+                    on:change=move |ev| {
+                        use leptos::wasm_bindgen::JsCast;
+                        let file = ev
+                            .target()
+                            .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
+                            .and_then(|input| input.files())
+                            .and_then(|files| files.get(0));
+                        look_like(file, by_photo);
+                    }
+                />
+            </label>
+        </div>
+        {move || {
+            by_photo
+                .get()
+                .map(|found| {
+                    view! {
+                        <section class="look-alikes">
+                            <p class="count">
+                                {match &found {
+                                    Ok(hits) => format!("{} photos look like yours", hits.total),
+                                    Err(why) => why.clone(),
+                                }}
+                            </p>
+                            <button on:click=move |_| by_photo.set(None)>"Back to the search"</button>
+                            {found.ok().map(|hits| view! { <Grid hits=hits.hits/> })}
+                        </section>
+                    }
+                })
+        }}
         <details class="filters">
             <summary>"Filters and order"</summary>
             <label>"From " <input type="date" name="since" on:change=field(|n, v| n.since = v)/></label>
@@ -342,6 +401,9 @@ fn SearchBox() -> impl IntoView {
         }}
         <Transition fallback=|| ()>
             {move || {
+                if by_photo.with(Option::is_some) {
+                    return None;
+                }
                 first
                     .get()
                     .map(|page| {
