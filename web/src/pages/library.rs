@@ -1,0 +1,141 @@
+//! The library: roots, models, and each stage's progress, live from the progress stream.
+
+#![allow(
+    unreachable_pub,
+    reason = "leptos' #[component] makes each component's props public"
+)]
+
+use leptos::prelude::*;
+
+use super::{SignedIn, shown};
+use crate::calls::{StageRow, library};
+
+/// Follows the API's progress stream into `live` while the page is open (the browser only).
+fn follow_progress(live: RwSignal<Option<Vec<StageRow>>>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::wasm_bindgen::closure::Closure;
+        let Ok(source) = web_sys::EventSource::new("/api/v1/status/stream") else {
+            return;
+        };
+        let on_progress = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+            move |event: web_sys::MessageEvent| {
+                if let Some(text) = event.data().as_string()
+                    && let Ok(streamed) = serde_json::from_str::<crate::calls::Streamed>(&text)
+                {
+                    live.set(Some(streamed.rows()));
+                }
+            },
+        );
+        let _ = source
+            .add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref());
+        on_progress.forget();
+        let source = send_wrapper::SendWrapper::new(source);
+        on_cleanup(move || source.close());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = live;
+}
+
+/// The library: roots, each stage's progress (live from the progress stream), failures.
+#[component]
+pub(crate) fn LibraryPage() -> impl IntoView {
+    view! {
+        <SignedIn>
+            <Progress/>
+        </SignedIn>
+    }
+}
+
+#[component]
+fn Progress() -> impl IntoView {
+    let state = Resource::new(|| (), |()| library());
+    // Then every second from the API's progress stream (server-sent events), in the browser.
+    let live = RwSignal::new(None::<Vec<StageRow>>);
+    Effect::new(move |_| follow_progress(live));
+    view! {
+        <h1>"Library"</h1>
+        <Transition fallback=|| ()>
+            {move || {
+                state
+                    .get()
+                    .map(|l| {
+                        shown(l.map(|l| {
+                            view! {
+                                <p class="photos">{format!("{} photos", l.photos)}</p>
+                                <ul class="roots">
+                                    {l.roots.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
+                                </ul>
+                                <table
+                                    class="stages"
+                                    data-source=move || if live.get().is_some() { "stream" } else { "page" }
+                                >
+                                    <thead>
+                                        <tr><th>"Stage"</th><th>"Done"</th><th>"Queued"</th><th>"Failed"</th><th>"Pace"</th></tr>
+                                    </thead>
+                                    <tbody>
+                                        {move || {
+                                            live.get()
+                                                .unwrap_or_else(|| l.stages.clone())
+                                                .into_iter()
+                                                .map(|s| {
+                                                    view! {
+                                                        <tr>
+                                                            <td>{s.stage}</td>
+                                                            <td>
+                                                                <progress max=s.total value=s.done></progress>
+                                                                {format!(" {} / {}", s.done, s.total)}
+                                                            </td>
+                                                            <td>{s.queued}</td>
+                                                            <td>{s.failed}</td>
+                                                            <td>{s.pace}</td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()
+                                        }}
+                                    </tbody>
+                                </table>
+                                <h2>"Models"</h2>
+                                <p class="serving">
+                                    {format!(
+                                        "Searching with {}; questions {}.",
+                                        l.searching_with.unwrap_or_else(|| "no model (search is off)".to_owned()),
+                                        if l.answering { "on" } else { "off" },
+                                    )}
+                                </p>
+                                <table class="models">
+                                    <thead>
+                                        <tr><th>"Model"</th><th>"Installed"</th><th>"Configured"</th></tr>
+                                    </thead>
+                                    <tbody>
+                                        {l
+                                            .models
+                                            .into_iter()
+                                            .map(|(name, installed, active)| {
+                                                view! {
+                                                    <tr>
+                                                        <td>{name}</td>
+                                                        <td>{if installed { "yes" } else { "no" }}</td>
+                                                        <td>{if active { "yes" } else { "" }}</td>
+                                                    </tr>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                                <ul class="failures">
+                                    {l
+                                        .failures
+                                        .into_iter()
+                                        .map(|(photo, why)| view! { <li>{format!("photo {photo}: {why}")}</li> })
+                                        .collect_view()}
+                                </ul>
+                            }
+                        }))
+                    })
+            }}
+        </Transition>
+    }
+}
