@@ -71,6 +71,7 @@ pub(crate) struct Answers {
 }
 
 /// Most photos one question goes over from the UI.
+#[cfg(feature = "ssr")]
 const MAX_ASKED: usize = 20;
 
 /// Asks one question of the given photos (the first page of a search).
