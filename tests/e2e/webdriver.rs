@@ -115,18 +115,29 @@ impl Browser {
     }
 
     pub(crate) fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
-        let element = self.find(css)?;
-        self.call(
-            &format!("/element/{element}/value"),
-            &json!({ "text": text }),
-        )?;
-        Ok(())
+        self.act(css, "value", &json!({ "text": text }))
     }
 
     pub(crate) fn click(&self, css: &str) -> anyhow::Result<()> {
-        let element = self.find(css)?;
-        self.call(&format!("/element/{element}/click"), &json!({}))?;
-        Ok(())
+        self.act(css, "click", &json!({}))
+    }
+
+    /// Does `action` to the element matching `css`, finding it again when the page replaced it
+    /// in between (a re-render): any other error fails at once.
+    fn act(&self, css: &str, action: &str, body: &Value) -> anyhow::Result<()> {
+        let mut failure = None;
+        self.poll(&format!("could not {action} {css}"), || {
+            let element = self.find(css)?;
+            match self.call(&format!("/element/{element}/{action}"), body) {
+                Ok(_) => Ok(true),
+                Err(e) if e.to_string().contains("stale element") => Ok(false),
+                Err(e) => {
+                    failure = Some(e);
+                    Ok(true)
+                }
+            }
+        })?;
+        failure.map_or(Ok(()), Err)
     }
 
     /// Runs `body` as a function in the page; its return value.
