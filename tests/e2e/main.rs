@@ -65,18 +65,24 @@ fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
         &workspace().join("tests/fixtures/blip-vqa-tiny"),
         &models.join("blip-vqa-tiny"),
     )?;
+    // And the tiny BLIP captions them.
+    copy_dir(
+        &workspace().join("tests/fixtures/blip-tiny"),
+        &models.join("blip-tiny"),
+    )?;
     let port = free_port()?;
     let child = Command::new(env!("CARGO_BIN_EXE_shoebox"))
         .arg("--data-dir")
         .arg(dir.join("data"))
         .arg("serve")
         .arg(&photos)
-        .args(["--no-caption", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
         .arg("--model-dir")
         .arg(workspace().join("tests/fixtures/clip-tiny"))
         .env("XDG_CONFIG_HOME", dir.join("config"))
         .env("SHOEBOX__MODELS__DIR", &models)
         .env("SHOEBOX__MODELS__ANSWERER", "blip-vqa-tiny")
+        .env("SHOEBOX__MODELS__CAPTIONER", "blip-tiny")
         .env("SHOEBOX_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -221,6 +227,22 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
     browser.type_into("input[name=tag]", "holiday 2024")?;
     browser.click("article.photo button.add-tag")?;
     browser.wait_for_text("ul.tags", "holiday 2024")?;
+    // Its caption shows once the library has captioned it, and describes the preview.
+    let photo_page = browser.script("return location.href;")?;
+    let photo_page = photo_page.as_str().context("no location")?.to_owned();
+    until("a caption", Duration::from_secs(60), || {
+        browser.go(&photo_page).is_ok()
+            && browser.wait_for("article.photo img.preview").is_ok()
+            && browser
+                .script(
+                    "const c = document.querySelector('ul.captions li'); \
+                     return c !== null && c.innerText.length > 0 \
+                     && document.querySelector('img.preview').alt === c.innerText;",
+                )
+                .is_ok_and(|v| v == serde_json::Value::Bool(true))
+    })?;
+    browser.assert_clean_console("4-photo-captioned")?;
+
     // A question about this photo gets an answer.
     browser.type_into("input[name=question]", "what is this?")?;
     browser.click("article.photo button.ask")?;

@@ -26,6 +26,8 @@ pub(crate) struct Hit {
     pub(crate) photo: i64,
     /// Its place's score.
     pub(crate) score: f32,
+    /// What the photo shows, for people who cannot see it: its caption, when it has one.
+    pub(crate) alt: String,
 }
 
 /// A page of hits.
@@ -105,21 +107,58 @@ pub(crate) async fn who_is_visiting() -> Result<Visitor, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-impl From<shoebox_engine::SearchPage> for Hits {
-    fn from(page: shoebox_engine::SearchPage) -> Self {
-        Self {
+impl Hits {
+    /// A page of the engine's hits, each described by its caption (English first).
+    async fn described(page: shoebox_engine::SearchPage) -> Result<Self, ServerFnError> {
+        let engine = ssr::context()?.engine;
+        let mut hits = Vec::with_capacity(page.hits.len());
+        for h in page.hits {
+            hits.push(Hit {
+                photo: h.photo.0,
+                score: h.score,
+                alt: caption(&engine, h.photo)
+                    .await?
+                    .unwrap_or_else(|| format!("photo {}", h.photo)),
+            });
+        }
+        Ok(Self {
             total: page.total,
             next: page.next,
-            hits: page
-                .hits
-                .into_iter()
-                .map(|h| Hit {
-                    photo: h.photo.0,
-                    score: h.score,
-                })
-                .collect(),
-        }
+            hits,
+        })
     }
+}
+
+/// A photo's captions as `(language, text)`, English first.
+#[cfg(feature = "ssr")]
+async fn captions(
+    engine: &shoebox_engine::Engine,
+    photo: shoebox_core::PhotoId,
+) -> Result<Vec<(String, String)>, ServerFnError> {
+    use shoebox_core::MetadataStore;
+    let mut captions: Vec<(String, String)> = engine
+        .store()
+        .live_captions(Some(photo))
+        .await
+        .map_err(ssr::shown)?
+        .into_iter()
+        .map(|c| (c.lang, c.text))
+        .collect();
+    captions.sort_by_key(|(lang, _)| lang != "en");
+    Ok(captions)
+}
+
+/// A photo's first caption (English first).
+#[cfg(feature = "ssr")]
+async fn caption(
+    engine: &shoebox_engine::Engine,
+    photo: shoebox_core::PhotoId,
+) -> Result<Option<String>, ServerFnError> {
+    Ok(captions(engine, photo)
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, text)| text))
 }
 
 /// The answering model, or why questions are off.

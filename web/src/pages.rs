@@ -59,7 +59,7 @@ fn Grid(hits: Vec<Hit>) -> impl IntoView {
                             <a href=format!("/photos/{}", hit.photo)>
                                 <img
                                     src=format!("/api/v1/photos/{}/thumbnail/256", hit.photo)
-                                    alt=format!("photo {}", hit.photo)
+                                    alt=hit.alt
                                     loading="lazy"
                                     width="256"
                                     height="256"

@@ -17,6 +17,8 @@ pub(crate) struct PhotoView {
     pub(crate) path: String,
     /// `(label, value)` lines: taken, camera, lens, exposure, size, place.
     pub(crate) facts: Vec<(String, String)>,
+    /// Captions as `(language, text)`, English first.
+    pub(crate) captions: Vec<(String, String)>,
     /// Tags: name, source (`user`, `zero_shot`, `exif`) and the model's probability.
     pub(crate) tags: Vec<(String, String, Option<f32>)>,
 }
@@ -86,6 +88,7 @@ pub(crate) async fn photo(id: i64) -> Result<PhotoView, ServerFnError> {
         .collect();
     Ok(PhotoView {
         id,
+        captions: super::captions(&engine, photo.id).await?,
         path: photo.rel_path,
         facts,
         tags,
@@ -151,9 +154,11 @@ pub(crate) async fn similar(photo: i64) -> Result<Hits, ServerFnError> {
     })
     .await
     .map_err(ssr::shown)?
-    .map_err(ssr::shown)?
-    .map_or_else(Hits::default, Hits::from);
-    Ok(page)
+    .map_err(ssr::shown)?;
+    match page {
+        Some(page) => Hits::described(page).await,
+        None => Ok(Hits::default()),
+    }
 }
 
 /// Asks a question about one photo.

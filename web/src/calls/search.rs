@@ -60,7 +60,7 @@ pub(crate) async fn search(
             .await
             .map_err(ssr::shown)?
             .map_err(ssr::shown)?;
-    Ok(Hits::from(page))
+    Hits::described(page).await
 }
 
 /// One question over several photos: each photo's answer (or why it has none), and a summary.
@@ -182,6 +182,7 @@ pub(crate) async fn similar_to_file(file: web_sys::File) -> Result<Hits, String>
             .map(|h| super::Hit {
                 photo: h.photo,
                 score: h.score,
+                alt: format!("photo {}", h.photo),
             })
             .collect(),
     })

@@ -52,11 +52,23 @@ fn PhotoDetails() -> impl IntoView {
                                     <img
                                         class="preview"
                                         src=format!("/api/v1/photos/{}/thumbnail/1280", p.id)
-                                        alt=p.path.clone()
+                                        alt=p
+                                            .captions
+                                            .first()
+                                            .map_or_else(|| p.path.clone(), |(_, text)| text.clone())
                                         width="1280"
                                         height="960"
                                     />
                                     <h1>{p.path.clone()}</h1>
+                                    <ul class="captions">
+                                        {p
+                                            .captions
+                                            .iter()
+                                            .map(|(lang, text)| {
+                                                view! { <li lang=lang.clone()>{text.clone()}</li> }
+                                            })
+                                            .collect_view()}
+                                    </ul>
                                     <dl>
                                         {p
                                             .facts
