@@ -13,7 +13,7 @@ root=$(pwd)
 venv=$root/target/schemathesis-venv
 if [ ! -x "$venv/bin/schemathesis" ]; then
   if ! python3 -m venv --help > /dev/null 2>&1 || ! python3 -c 'import ensurepip' 2> /dev/null; then
-    apt-get install -y --no-install-recommends python3-venv > /dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv > /dev/null
   fi
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/api/requirements.txt
