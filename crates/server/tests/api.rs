@@ -107,8 +107,13 @@ impl Api {
     }
 
     async fn login(&self) -> anyhow::Result<Session> {
+        self.login_as(admin()).await
+    }
+
+    /// Signs in with `credentials`; the session cookie (checked for its flags) and CSRF token.
+    async fn login_as(&self, credentials: Value) -> anyhow::Result<Session> {
         let (status, body, response) = self
-            .call(Method::POST, "/api/v1/login", Some(admin()), None)
+            .call(Method::POST, "/api/v1/login", Some(credentials), None)
             .await?;
         assert_eq!(status, StatusCode::OK, "{body}");
         let cookie = response
@@ -539,24 +544,9 @@ async fn api_tokens_serve_scripts_and_members_are_not_admins() -> anyhow::Result
         .call(Method::POST, "/api/v1/users", Some(member), Some(&admin))
         .await?;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let (status, body, response) = api
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            Some(json!({ "name": "kid", "password": "another long password" })),
-            None,
-        )
+    let kid = api
+        .login_as(json!({ "name": "kid", "password": "another long password" }))
         .await?;
-    assert_eq!(status, StatusCode::OK);
-    let kid = Session {
-        cookie: response.headers()[header::SET_COOKIE]
-            .to_str()?
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
-        csrf: body["csrf"].as_str().unwrap_or_default().to_owned(),
-    };
     let (status, body, _) = api
         .call(Method::GET, "/api/v1/roots", None, Some(&kid))
         .await?;
@@ -1198,25 +1188,9 @@ async fn sessions_are_listed_and_revoked_by_their_owner_or_an_admin() -> anyhow:
         (status, users.as_array().map(Vec::len)),
         (StatusCode::OK, Some(2))
     );
-    let (_, body, response) = api
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            Some(json!({ "name": "sam", "password": "another long password" })),
-            None,
-        )
+    let sam_session = api
+        .login_as(json!({ "name": "sam", "password": "another long password" }))
         .await?;
-    let cookie = response
-        .headers()
-        .get(header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|c| c.split(';').next())
-        .unwrap_or_default()
-        .to_owned();
-    let sam_session = Session {
-        cookie,
-        csrf: body["csrf"].as_str().unwrap_or_default().to_owned(),
-    };
     let everywhere = format!("/api/v1/users/{}/sessions", sam["id"]);
     let (status, _, _) = api
         .call(
