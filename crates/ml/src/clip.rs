@@ -21,7 +21,8 @@ use serde::Deserialize;
 use shoebox_core::{self as core, Embedding, ImageEmbedder, Pixels, TextEmbedder};
 
 use self::config::HfClipConfig;
-pub(crate) use self::config::encoder_config;
+pub(crate) use self::config::{HfText, encoder_config};
+pub(crate) use self::text::TextModel;
 use self::text::TextTower;
 use self::towers::Towers;
 use self::vision::VisionTower;

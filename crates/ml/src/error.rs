@@ -7,8 +7,7 @@ use std::path::PathBuf;
 pub enum Error {
     /// A checkpoint file is missing.
     #[error(
-        "model file missing: {} (a model directory needs config.json, model.safetensors, \
-         tokenizer.json and preprocessor_config.json)",
+        "model file missing: {} (`shoebox models pull NAME` installs every file a model needs)",
         path.display()
     )]
     MissingFile {
@@ -37,6 +36,12 @@ pub enum Error {
     /// A question the model cannot take (empty, or beyond its context).
     #[error("bad question: {0}")]
     Question(String),
+    /// An image variation asked for something the model cannot do (a size, strength, steps).
+    #[error("bad variation: {0}")]
+    Variation(String),
+    /// The caller cancelled the run.
+    #[error("cancelled")]
+    Cancelled,
     /// Tokenising failed.
     #[error("cannot tokenise text: {0}")]
     Tokenize(String),

@@ -8,14 +8,18 @@
 //! OpenCLIP text tower) for low-end CPUs; preprocessing that follows the checkpoint's
 //! `preprocessor_config.json` (or open_clip's config), and the checkpoint's own tokenizer.
 //! Outputs are L2-normalised [`shoebox_core::Embedding`]s; [`ZeroShot`] classifies with prompt
-//! ensembles. Parity with the reference implementations is tested against fixtures made by
-//! `tests/fixtures/gen_clip.py`, `gen_siglip.py` and `gen_mobileclip.py`.
+//! ensembles. BLIP and PaliGemma caption photos and answer questions about them;
+//! [`StableDiffusion`] makes img2img variations of a photo (diffusers layout: SD-Turbo, SD 1.5,
+//! SD 2.1). Parity with the reference implementations is tested against fixtures made by
+//! `tests/fixtures/gen_clip.py`, `gen_siglip.py`, `gen_mobileclip.py`, `gen_blip.py`,
+//! `gen_paligemma.py` and `gen_sd.py`.
 
 mod blip;
 mod catalog;
 mod checkpoint;
 mod clip;
 mod device;
+mod diffusion;
 mod download;
 mod error;
 mod generate;
@@ -35,6 +39,7 @@ pub use candle_core::Device;
 pub use catalog::{Catalog, Family, FileSpec, ModelSpec};
 pub use clip::Clip;
 pub use device::device;
+pub use diffusion::{StableDiffusion, Variation};
 pub use download::{DownloadProgress, FileState, Hub, pull, verify};
 pub use error::{Error, Result};
 pub use generate::{Generated, Generation, Sampling};

@@ -51,6 +51,13 @@ impl TextTokenizer {
         Ok(encoding.get_ids().to_vec())
     }
 
+    /// The id of the vocabulary entry `token` (a special token such as a padding token).
+    pub(crate) fn token_id(&self, token: &str) -> Result<u32> {
+        self.inner
+            .token_to_id(token)
+            .ok_or_else(|| Error::Tokenize(format!("the vocabulary has no token {token:?}")))
+    }
+
     /// The text of `ids`, special tokens left out.
     pub(crate) fn decode(&self, ids: &[u32]) -> Result<String> {
         self.inner

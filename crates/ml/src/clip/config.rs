@@ -12,8 +12,10 @@ pub(crate) struct HfClipConfig {
     vision_config: HfVision,
 }
 
+/// CLIP's text tower in `config.json` (`CLIPTextConfig`; also Stable Diffusion's
+/// `text_encoder/config.json`).
 #[derive(Debug, Deserialize)]
-struct HfText {
+pub(crate) struct HfText {
     #[serde(default = "d49408")]
     vocab_size: usize,
     #[serde(default = "d512")]
@@ -120,19 +122,7 @@ impl HfClipConfig {
             )));
         }
         Ok(Parsed {
-            text: TextConfig {
-                encoder: encoder_config(
-                    t.hidden_size,
-                    t.intermediate_size,
-                    t.num_hidden_layers,
-                    t.num_attention_heads,
-                    t.layer_norm_eps,
-                    &t.hidden_act,
-                )?,
-                vocab_size: t.vocab_size,
-                context_length: t.max_position_embeddings,
-                eos_token_id: t.eos_token_id,
-            },
+            text: self.text_config.parse()?,
             vision: VisionConfig {
                 encoder: encoder_config(
                     v.hidden_size,
@@ -147,6 +137,25 @@ impl HfClipConfig {
                 patch_size: v.patch_size,
             },
             projection_dim: v.projection_dim,
+        })
+    }
+}
+
+impl HfText {
+    /// The text tower's shape, checked.
+    pub(crate) fn parse(&self) -> Result<TextConfig> {
+        Ok(TextConfig {
+            encoder: encoder_config(
+                self.hidden_size,
+                self.intermediate_size,
+                self.num_hidden_layers,
+                self.num_attention_heads,
+                self.layer_norm_eps,
+                &self.hidden_act,
+            )?,
+            vocab_size: self.vocab_size,
+            context_length: self.max_position_embeddings,
+            eos_token_id: self.eos_token_id,
         })
     }
 }

@@ -1,8 +1,9 @@
 //! Model tests against reference fixtures made by `tests/fixtures/gen_clip.py`,
-//! `gen_siglip.py`, `gen_mobileclip.py`, `gen_blip.py` and `gen_paligemma.py`.
+//! `gen_siglip.py`, `gen_mobileclip.py`, `gen_blip.py`, `gen_paligemma.py` and `gen_sd.py`.
 
 mod blip;
 mod clip_errors;
+mod diffusion;
 mod paligemma;
 mod parity;
 mod precision;
@@ -69,4 +70,14 @@ pub(crate) fn max_abs_diff(
     b: &candle_core::Tensor,
 ) -> anyhow::Result<f32> {
     Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?)
+}
+
+/// Copies the files of `from` (links followed) into a new folder `to`.
+pub(crate) fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    fs_err::create_dir_all(to)?;
+    for entry in fs_err::read_dir(from)? {
+        let entry = entry?;
+        fs_err::copy(entry.path(), to.join(entry.file_name()))?;
+    }
+    Ok(())
 }
