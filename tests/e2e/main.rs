@@ -17,6 +17,7 @@ use webdriver::Browser;
 /// WebDriver's key codes.
 const ESCAPE: &str = "\u{E00C}";
 const ARROW_RIGHT: &str = "\u{E014}";
+const ARROW_DOWN: &str = "\u{E015}";
 
 /// Kills the child when dropped.
 struct Process(Child);
@@ -48,6 +49,9 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Photos generated beside the 7 fixture photos.
+const GENERATED: u64 = 60;
+
 /// `shoebox serve` over a copy of the fixture photos, with the tiny CLIP model.
 fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
     let photos = dir.join("photos");
@@ -57,6 +61,14 @@ fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
         if entry.path().extension().is_some_and(|e| e == "jpg") {
             fs_err::copy(entry.path(), photos.join(entry.file_name()))?;
         }
+    }
+    // And enough generated ones that a search has a second page (60 hits a page).
+    for i in 0..GENERATED {
+        shoebox_testkit::put(
+            &photos,
+            &format!("generated/{i:02}.png"),
+            &shoebox_testkit::png(64, 48, i)?,
+        )?;
     }
     // The tiny BLIP VQA answers questions.
     let models = dir.join("models");
@@ -69,6 +81,11 @@ fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
     copy_dir(
         &workspace().join("tests/fixtures/blip-tiny"),
         &models.join("blip-tiny"),
+    )?;
+    // And the tiny Stable Diffusion makes variations ("more like this").
+    copy_dir(
+        &workspace().join("tests/fixtures/sd-tiny"),
+        &models.join("sd-tiny"),
     )?;
     let port = free_port()?;
     let child = Command::new(env!("CARGO_BIN_EXE_shoebox"))
@@ -83,6 +100,8 @@ fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
         .env("SHOEBOX__MODELS__DIR", &models)
         .env("SHOEBOX__MODELS__ANSWERER", "blip-vqa-tiny")
         .env("SHOEBOX__MODELS__CAPTIONER", "blip-tiny")
+        .env("SHOEBOX__VARY__MODEL", "sd-tiny")
+        .env("SHOEBOX__VARY__SIZE", "64")
         .env("SHOEBOX_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -96,11 +115,16 @@ fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
     Ok((server, base))
 }
 
+/// Copies a folder and its sub-folders (links followed).
 fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
     fs_err::create_dir_all(to)?;
     for entry in fs_err::read_dir(from)? {
         let entry = entry?;
-        fs_err::copy(entry.path(), to.join(entry.file_name()))?;
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()))?;
+        } else {
+            fs_err::copy(entry.path(), to.join(entry.file_name()))?;
+        }
     }
     Ok(())
 }
@@ -178,7 +202,7 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
     browser.set_field("input[name=since]", "")?;
     browser.keys("input[type=search]", ESCAPE)?;
     // An empty box browses every photo; arrow keys move between them.
-    browser.wait_for_text("p.count", "7 photos")?;
+    browser.wait_for_text("p.count", "67 photos")?;
     // (Tried until the grid has settled: a re-render in between takes the focus away.)
     until(
         "ArrowRight to move the focus",
@@ -195,6 +219,44 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
                 .is_ok_and(|v| v == serde_json::Value::Bool(true))
         },
     )?;
+    // ArrowDown goes to the photo below: the next row, the same column.
+    until(
+        "ArrowDown to move a row down",
+        Duration::from_secs(30),
+        || {
+            browser
+            .script("document.querySelector('ul.grid a').focus(); return 0;")
+            .is_ok()
+            && browser.keys("ul.grid a", ARROW_DOWN).is_ok()
+            && browser
+                .script(
+                    "const first = document.querySelector('ul.grid a').getBoundingClientRect(); \
+                     const now = document.activeElement.getBoundingClientRect(); \
+                     return document.activeElement.matches('ul.grid a') \
+                     && now.top > first.top && now.left === first.left;",
+                )
+                .is_ok_and(|v| v == serde_json::Value::Bool(true))
+        },
+    )?;
+    // The first page holds 60; scrolling to its end loads the rest.
+    assert_eq!(
+        browser.script("return document.querySelectorAll('ul.grid img').length;")?,
+        serde_json::json!(60)
+    );
+    until(
+        "the next page on scrolling",
+        Duration::from_secs(30),
+        || {
+            browser
+                .script("window.scrollTo(0, document.body.scrollHeight); return 0;")
+                .is_ok()
+                && browser
+                    .script("return document.querySelectorAll('ul.grid img').length;")
+                    .is_ok_and(|v| v == serde_json::json!(67))
+        },
+    )?;
+    browser.screenshot(&shots.join("3e-scrolled.png"))?;
+    browser.assert_clean_console("3e-scrolled")?;
 
     // A search by a photo of one's own: the upload finds its look-alikes.
     let mine = fs_err::canonicalize(shoebox_testkit::fixture_photos().join("rocket.jpg"))?;
@@ -207,15 +269,20 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
     browser.screenshot(&shots.join("3d-by-photo.png"))?;
     browser.assert_clean_console("3d-by-photo")?;
     browser.click("section.look-alikes button")?;
-    browser.wait_for_text("p.count", "7 photos")?;
+    browser.wait_for_text("p.count", "67 photos")?;
 
     // One question over the photos shown: an answer per photo, and the summary.
     browser.type_into("input[name=question-over]", "is it outdoors?")?;
     browser.click("form.ask-over button")?;
-    browser.wait_for("section.answers p.summary")?;
+    // (Answers stream in photo by photo; the summary comes last.)
+    browser.wait_for_text("section.answers p.summary", "answered")?;
     let answered =
         browser.script("return document.querySelectorAll('section.answers li').length;")?;
-    assert_eq!(answered.as_u64(), Some(7), "an answer per photo shown");
+    assert_eq!(
+        answered.as_u64(),
+        Some(50),
+        "an answer per photo shown, up to 50"
+    );
     browser.screenshot(&shots.join("3c-asked.png"))?;
     browser.assert_clean_console("3c-asked")?;
 
@@ -248,6 +315,16 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
     browser.click("article.photo button.ask")?;
     browser.wait_for("article.photo p.answer")?;
     browser.assert_clean_console("4b-answered")?;
+
+    // "More like this": the progress bar follows the request, and the variation shows beside
+    // the photo once the library has read it, with a download link.
+    browser.click("button.vary")?;
+    browser.wait_for("p.vary-progress")?;
+    browser.wait_for("p.vary-progress[data-state=done]")?;
+    browser.wait_for("ul.variations img")?;
+    browser.wait_for("ul.variations a[download]")?;
+    browser.screenshot(&shots.join("4c-more-like-this.png"))?;
+    browser.assert_clean_console("4c-more-like-this")?;
     browser.go(&format!("{base}/tags"))?;
     browser.wait_for_text("ul.tag-list", "holiday 2024")?;
     browser.screenshot(&shots.join("5-tags.png"))?;
@@ -273,8 +350,9 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
     browser.wait_for_text("p.serving", "questions on")?;
     // The stages then follow the progress stream (server-sent events).
     browser.wait_for("table.stages[data-source=stream]")?;
-    // Every photo embedded by the model the server runs (its --model-dir).
-    browser.wait_for_text("table.stages", "embed\t 7 / 7")?;
+    // Every photo embedded by the model the server runs (its --model-dir): the 67 and the
+    // variation.
+    browser.wait_for_text("table.stages", "embed\t 68 / 68")?;
     browser.screenshot(&shots.join("7-library.png"))?;
     browser.assert_clean_console("7-library")?;
 

@@ -3,6 +3,8 @@
 //! they share: who is visiting, the hits of a search, the answering model.
 
 mod account;
+#[cfg(feature = "hydrate")]
+pub(crate) mod api;
 mod library;
 mod photo;
 mod search;
@@ -14,10 +16,8 @@ pub(crate) use account::{SetUp, SignIn, SignOut};
 #[cfg(feature = "hydrate")]
 pub(crate) use library::Streamed;
 pub(crate) use library::{CreateAlbum, StageRow, albums, library, tags};
-pub(crate) use photo::{AddTag, Ask, RemoveTag, photo, similar};
-#[cfg(feature = "hydrate")]
-pub(crate) use search::similar_to_file;
-pub(crate) use search::{Narrowing, ask_over, search};
+pub(crate) use photo::{AddTag, Ask, RemoveTag, photo, similar, variations};
+pub(crate) use search::{Narrowing, search};
 
 /// A found photo, as the grid shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ mod library;
 mod photo;
 mod search;
 mod tags;
+mod vary;
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -24,7 +25,7 @@ pub(crate) use photo::PhotoPage;
 pub(crate) use search::Search;
 pub(crate) use tags::TagsPage;
 
-use crate::calls::{Hit, SignOut, who_is_visiting};
+use crate::calls::{Hit, SignOut, StageRow, who_is_visiting};
 
 /// What went wrong with the last submission, if anything.
 #[component]
@@ -73,32 +74,72 @@ fn Grid(hits: Vec<Hit>) -> impl IntoView {
     }
 }
 
-/// Arrow keys move the focus between a grid's photos (Enter opens the focused one).
+/// Arrow keys move the focus between a grid's photos — left and right to the neighbour, up
+/// and down by a row of the grid as laid out now — and Enter opens the focused one.
 fn arrows(ev: leptos::ev::KeyboardEvent) {
     use leptos::wasm_bindgen::JsCast;
-    let forward = match ev.key().as_str() {
-        "ArrowRight" | "ArrowDown" => true,
-        "ArrowLeft" | "ArrowUp" => false,
-        _ => return,
-    };
     let Some(item) = document()
         .active_element()
         .and_then(|link| link.parent_element())
     else {
         return;
     };
-    let sibling = if forward {
-        item.next_element_sibling()
-    } else {
-        item.previous_element_sibling()
+    let Some(items) = item.parent_element().map(|grid| grid.children()) else {
+        return;
     };
-    if let Some(link) = sibling
+    let top = |i: u32| items.item(i).map(|e| e.get_bounding_client_rect().top());
+    let columns = (0..items.length())
+        .take_while(|&i| top(i) == top(0))
+        .count();
+    let step = match ev.key().as_str() {
+        "ArrowRight" => 1,
+        "ArrowLeft" => -1,
+        "ArrowDown" => columns as i64,
+        "ArrowUp" => -(columns as i64),
+        _ => return,
+    };
+    let Some(at) = (0..items.length()).find(|&i| items.item(i).as_ref() == Some(&item)) else {
+        return;
+    };
+    let Some(link) = u32::try_from(i64::from(at) + step)
+        .ok()
+        .and_then(|to| items.item(to))
         .and_then(|li| li.first_element_child())
         .and_then(|a| a.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+    else {
+        return;
+    };
+    ev.prevent_default();
+    let _ = link.focus();
+}
+
+/// Follows the API's progress stream (server-sent events, each second) into `live` while the
+/// page is open (the browser only).
+fn follow_progress(live: RwSignal<Option<Vec<StageRow>>>) {
+    #[cfg(feature = "hydrate")]
     {
-        ev.prevent_default();
-        let _ = link.focus();
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::wasm_bindgen::closure::Closure;
+        let Ok(source) = web_sys::EventSource::new("/api/v1/status/stream") else {
+            return;
+        };
+        let on_progress = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+            move |event: web_sys::MessageEvent| {
+                if let Some(text) = event.data().as_string()
+                    && let Ok(streamed) = serde_json::from_str::<crate::calls::Streamed>(&text)
+                {
+                    live.set(Some(streamed.rows()));
+                }
+            },
+        );
+        let _ = source
+            .add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref());
+        on_progress.forget();
+        let source = send_wrapper::SendWrapper::new(source);
+        on_cleanup(move || source.close());
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = live;
 }
 
 /// The navigation of signed-in pages.

@@ -76,6 +76,15 @@ pub(crate) enum Command {
         #[command(flatten)]
         model: ModelArgs,
     },
+    /// "More like this": Stable Diffusion variations of a photo (img2img), written into the
+    /// data directory's `generated` folder, indexed, and listed. Search shows them with
+    /// `--generated included` or `only`.
+    Vary {
+        /// The photo's id.
+        photo: i64,
+        #[command(flatten)]
+        options: VaryArgs,
+    },
     /// Find photos by meaning and by words: `beach -people`, `2:dog + cat`, "a red bicycle".
     Search {
         /// The query; empty lists photos newest first.
@@ -262,11 +271,65 @@ pub(crate) struct SearchArgs {
     /// Show each source's rank and score (CLIP similarity, text BM25).
     #[arg(long)]
     pub(crate) explain: bool,
+    /// Photos Stable Diffusion made (`shoebox vary`): left out unless asked.
+    #[arg(long, value_enum, default_value_t = Generated::Hidden)]
+    pub(crate) generated: Generated,
     /// Print as JSON.
     #[arg(long)]
     pub(crate) json: bool,
     #[command(flatten)]
     pub(crate) model: ModelArgs,
+}
+
+/// What `shoebox vary` asks for; anything left out takes `[vary]`'s default.
+#[derive(Debug, Args)]
+pub(crate) struct VaryArgs {
+    /// What the variations should show (default: the photo's caption).
+    #[arg(long)]
+    pub(crate) prompt: Option<String>,
+    /// What they should not show (with guidance above 1).
+    #[arg(long)]
+    pub(crate) negative_prompt: Option<String>,
+    /// How far from the photo: 0 keeps it, 1 ignores it.
+    #[arg(long)]
+    pub(crate) strength: Option<f64>,
+    /// Sampler steps over the whole schedule (steps × strength of them run).
+    #[arg(long)]
+    pub(crate) steps: Option<usize>,
+    /// Classifier-free guidance scale (1 or less: off).
+    #[arg(long)]
+    pub(crate) guidance: Option<f64>,
+    /// The first variation's seed (the next ones count up; default: random).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// How many variations.
+    #[arg(long)]
+    pub(crate) count: Option<usize>,
+    /// Output width in pixels (a multiple of 64; with --height).
+    #[arg(long, requires = "height")]
+    pub(crate) width: Option<u32>,
+    /// Output height in pixels (a multiple of 64; with --width).
+    #[arg(long, requires = "width")]
+    pub(crate) height: Option<u32>,
+    /// A Stable Diffusion checkpoint folder (diffusers layout) instead of `[vary] model`.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) diffusion_dir: Option<PathBuf>,
+    /// Print as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) model: ModelArgs,
+}
+
+/// `--generated`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Generated {
+    /// Leave them out.
+    Hidden,
+    /// Show them with the others.
+    Included,
+    /// Show only them.
+    Only,
 }
 
 /// `--sort`.

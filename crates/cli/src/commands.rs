@@ -12,6 +12,7 @@ mod search;
 mod serve;
 mod show;
 mod status;
+mod vary;
 mod watch;
 
 use anyhow::Context;
@@ -38,6 +39,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Watch { paths, model, .. } => {
             watch::run(&engine, &paths, model.model_dir.as_deref()).await
         }
+        Command::Vary { photo, options } => vary::run(&engine, photo, &options).await,
         Command::Search { query, options } => search::search(&engine, &query, &options).await,
         Command::Similar { photo, options } => search::similar(&engine, &photo, &options).await,
         Command::Status {

@@ -29,8 +29,28 @@ pub struct SearchFilters {
     pub camera: Option<String>,
     /// Carries every one of these tags.
     pub tags: Vec<String>,
-    /// Media type (`photo`).
+    /// Media type (`photo`, or [`MEDIA_GENERATED`]).
     pub media: Option<String>,
+    /// Whether photos Stable Diffusion made take part (by default they do not).
+    #[serde(default)]
+    pub generated: Generated,
+}
+
+/// The media type of photos Stable Diffusion made ("more like this"), in the text index.
+pub const MEDIA_GENERATED: &str = "generated";
+
+/// Whether a search shows photos Stable Diffusion made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Generated {
+    /// Leaves them out (the default).
+    #[default]
+    Hidden,
+    /// Shows them with the others.
+    Included,
+    /// Shows only them.
+    Only,
 }
 
 impl SearchFilters {

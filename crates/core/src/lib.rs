@@ -17,12 +17,13 @@ mod query;
 mod root;
 mod store;
 mod user;
+mod variation;
 
 pub use album::{MAX_ALBUM_NAME, MAX_ALBUM_PROMPTS, MAX_PROMPT, SmartAlbum};
 pub use captioner::Captioner;
 pub use embedding::{Embedding, ImageEmbedder, Pixels, TextEmbedder};
 pub use error::{BoxError, Error, Result};
-pub use filters::{FolderRef, SearchFilters, day_start};
+pub use filters::{FolderRef, Generated, MEDIA_GENERATED, SearchFilters, day_start};
 pub use ids::{ContentHash, PhotoId, RootId, hex, unhex32};
 pub use jobs::{Job, JobCounts, JobFailure, JobKind, NewJob, priority};
 pub use metadata::{Exposure, GpsPosition, ImageFormat, PhotoMetadata, TakenAt};
@@ -34,3 +35,4 @@ pub use store::{
     StoredEmbedding, TagOnPhoto, ZeroShotTags,
 };
 pub use user::{ApiToken, Role, Session, SessionInfo, User};
+pub use variation::VariationRecord;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     ApiToken, ContentHash, Job, JobCounts, JobFailure, JobKind, KnownPhoto, NewJob, Photo, PhotoId,
     PhotoWrite, Result, Role, Root, RootId, ScanProblem, Session, SessionInfo, SmartAlbum, User,
+    VariationRecord,
 };
 
 /// Counts and problems for `shoebox status`.
@@ -379,6 +380,18 @@ pub trait MetadataStore: Send + Sync {
 
     /// Revokes one of a user's API tokens; whether it existed.
     fn delete_api_token(&self, user: i64, id: i64) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Records a variation Stable Diffusion made (its `photo` and `created_at` are ignored).
+    fn add_variation(&self, variation: &VariationRecord)
+    -> impl Future<Output = Result<()>> + Send;
+
+    /// The variations made from `source`, oldest first, each with the live photo the scan
+    /// recorded for its file under `generated` (the generated folder's root), if any yet.
+    fn variations(
+        &self,
+        source: PhotoId,
+        generated: RootId,
+    ) -> impl Future<Output = Result<Vec<VariationRecord>>> + Send;
 
     /// A change counter of the data a derived index is built from (`photos`, `text`,
     /// `vector:MODEL`); 0 before any change.

@@ -22,6 +22,12 @@ pub enum Error {
         /// The data directory.
         path: PathBuf,
     },
+    /// Too many variation requests wait already.
+    #[error("{waiting} variation requests are waiting; try again when some have finished")]
+    QueueFull {
+        /// Requests waiting.
+        waiting: usize,
+    },
     /// A filesystem operation in the data directory failed.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -66,6 +72,20 @@ pub enum Error {
         dir.display()
     )]
     CaptionerMissing {
+        /// The model's folder name.
+        name: String,
+        /// Where it was looked for.
+        dir: PathBuf,
+    },
+    /// The Stable Diffusion checkpoint is not where the settings say (the catalog has none
+    /// yet: its files cannot be pinned from here).
+    #[error(
+        "model {name} is not installed in {}: put a Stable Diffusion checkpoint in the diffusers \
+         layout there (stabilityai/sd-turbo: text_encoder/, tokenizer/ with the CLIP tokenizer's \
+         tokenizer.json, unet/, vae/, scheduler/), or pass --diffusion-dir DIR",
+        dir.display()
+    )]
+    DiffusionMissing {
         /// The model's folder name.
         name: String,
         /// Where it was looked for.

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use shoebox_core::{MetadataStore, Photo, PhotoId, PhotoStatus, priority};
+use shoebox_core::{MEDIA_GENERATED, MetadataStore, Photo, PhotoId, PhotoStatus, RootId, priority};
 use shoebox_ml::Clip;
 use shoebox_text::{Caption, TextDoc, TextIndex};
 use shoebox_vector::{IndexParams, VectorIndex};
@@ -139,6 +139,7 @@ impl Engine {
     /// documents of the photos changed since, when the store's text log still reaches back
     /// (and they are not too many); else every live photo's document.
     pub(crate) async fn text_update(&self, seen: Option<&str>) -> Result<Option<TextUpdate>> {
+        let generated = self.generated_root_id().await?;
         let after = seen
             .and_then(|w| w.strip_prefix(WATERMARK_PREFIX))
             .and_then(|n| n.parse::<i64>().ok());
@@ -157,6 +158,7 @@ impl Engine {
                         let tags = self.tags_by_photo(Some(id)).await?.remove(&id);
                         update.upserts.push(text_doc(
                             &photo,
+                            generated,
                             captions.unwrap_or_default(),
                             tags.unwrap_or_default(),
                         ));
@@ -176,7 +178,9 @@ impl Engine {
         for photo in self.store().live_photos().await? {
             let captions = captions.remove(&photo.id).unwrap_or_default();
             let tags = tags.remove(&photo.id).unwrap_or_default();
-            update.upserts.push(text_doc(&photo, captions, tags));
+            update
+                .upserts
+                .push(text_doc(&photo, generated, captions, tags));
         }
         self.store().prune_text_changes(last).await?;
         Ok(Some(update))
@@ -222,8 +226,14 @@ impl TextUpdate {
     }
 }
 
-/// What the text index knows about a photo.
-fn text_doc(photo: &Photo, captions: Vec<Caption>, tags: Vec<String>) -> TextDoc {
+/// What the text index knows about a photo (in the root `generated`, one Stable Diffusion
+/// made).
+fn text_doc(
+    photo: &Photo,
+    generated: Option<RootId>,
+    captions: Vec<Caption>,
+    tags: Vec<String>,
+) -> TextDoc {
     let meta = photo.metadata.as_ref();
     let camera = meta.map(|m| {
         [m.camera_make.as_deref(), m.camera_model.as_deref()]
@@ -243,6 +253,11 @@ fn text_doc(photo: &Photo, captions: Vec<Caption>, tags: Vec<String>) -> TextDoc
         taken: meta
             .and_then(|m| m.taken_at)
             .map(|t| t.instant().unix_timestamp()),
-        media: "photo".to_owned(),
+        media: if Some(photo.root) == generated {
+            MEDIA_GENERATED
+        } else {
+            "photo"
+        }
+        .to_owned(),
     }
 }

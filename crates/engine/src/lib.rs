@@ -12,6 +12,7 @@ mod embed;
 mod engine;
 mod error;
 mod eval;
+mod generations;
 mod indices;
 mod input;
 mod jobs;
@@ -25,6 +26,7 @@ mod serving;
 mod settings;
 mod tags;
 mod throttle;
+mod vary;
 
 pub use accounts::{
     NewSession, SESSION_COOKIE, account_name, session_cookie, session_token, token_hash,
@@ -36,6 +38,7 @@ pub use catalog::{FileReport, ModelStatus};
 pub use engine::Engine;
 pub use error::{Error, Result};
 pub use eval::{ClassReport, RetrievalReport, ZeroShotReport};
+pub use generations::{Generations, JobState, JobStatus};
 pub use indices::EmbedSummary;
 pub use input::one_line;
 pub use live::{LiveEvent, LiveModels, Pass};
@@ -52,5 +55,9 @@ pub use shoebox_indexer::{
     IndexerSettings, Method as WatchMethod, ScanProgress, ScanSummary, ThumbnailSettings,
     WatchMode, WatchSettings, decode_pixels, thumbnail_path,
 };
-pub use shoebox_ml::{Clip, DownloadProgress, Family, ImageToText, Prediction};
+pub use shoebox_ml::Error as ModelError;
+pub use shoebox_ml::{
+    Clip, DownloadProgress, Family, ImageToText, Prediction, StableDiffusion, Variation,
+};
 pub use tags::{TagCount, TagSettings, TagSummary};
+pub use vary::{Varied, VaryPlan, VaryRequest, VarySettings};

@@ -110,7 +110,11 @@ impl Engine {
 
     /// `model_dir`, or the folder `name` under the models folder (which must exist), and the
     /// id its outputs are stored under (the folder's name).
-    fn model_folder(&self, name: &str, model_dir: Option<&Path>) -> Result<(PathBuf, String)> {
+    pub(crate) fn model_folder(
+        &self,
+        name: &str,
+        model_dir: Option<&Path>,
+    ) -> Result<(PathBuf, String)> {
         let dir = match model_dir {
             Some(dir) => dir.to_owned(),
             None => {

@@ -50,6 +50,16 @@ impl DataDir {
         self.root.join("models")
     }
 
+    /// Photos Stable Diffusion made ("more like this"): a library root of its own.
+    pub fn generated(&self) -> PathBuf {
+        self.root.join("generated")
+    }
+
+    /// Where a generated photo is written before it is moved into [`Self::generated`].
+    pub(crate) fn generating(&self) -> PathBuf {
+        self.root.join("generating")
+    }
+
     /// The vector index dumps of one model.
     pub fn vector_index(&self, model_id: &str) -> PathBuf {
         self.root.join("index/vector").join(model_id)

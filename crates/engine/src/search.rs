@@ -11,7 +11,7 @@ mod request;
 
 use std::collections::HashMap;
 
-use shoebox_core::{Embedding, ParsedQuery, PhotoId, TextEmbedder};
+use shoebox_core::{Embedding, Generated, ParsedQuery, PhotoId, TextEmbedder};
 use shoebox_text::TextIndex;
 use shoebox_vector::{Filter, VectorIndex};
 
@@ -119,7 +119,10 @@ fn vector_hits(
     // Without filters, exclusions are few photos to leave out; with filters, the photos
     // that pass them are the smaller set to keep.
     let (allowed, excluded) = if request.filters.is_empty() {
-        let excluded = indices.text.excluded(&query.exclude).map_err(Error::Text)?;
+        let excluded = indices
+            .text
+            .excluded(&query.exclude, request.filters.generated)
+            .map_err(Error::Text)?;
         (None, excluded)
     } else {
         let allowed = indices
@@ -151,7 +154,11 @@ fn browse(
     query: &ParsedQuery,
 ) -> Result<SearchPage> {
     let mut photos = indices.text.photos(&request.filters).map_err(Error::Text)?;
-    let excluded = indices.text.excluded(&query.exclude).map_err(Error::Text)?;
+    // (The filters already left generated photos out where they are hidden.)
+    let excluded = indices
+        .text
+        .excluded(&query.exclude, Generated::Included)
+        .map_err(Error::Text)?;
     photos.retain(|(photo, _)| !excluded.contains(photo));
     let ranked = photos
         .into_iter()

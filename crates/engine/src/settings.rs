@@ -12,6 +12,7 @@ use crate::captions::CaptionSettings;
 use crate::paths::{DataDir, xdg_dir};
 use crate::search::SearchSettings;
 use crate::tags::TagSettings;
+use crate::vary::VarySettings;
 use crate::{Error, Result};
 
 /// The defaults, every key commented.
@@ -37,6 +38,8 @@ pub struct Settings {
     pub tags: TagSettings,
     /// How the roots are watched while Shoebox runs.
     pub watch: WatchSettings,
+    /// "More like this": Stable Diffusion variations of a photo.
+    pub vary: VarySettings,
 }
 
 /// The `[models]` section.

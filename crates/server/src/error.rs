@@ -98,6 +98,12 @@ impl From<shoebox_engine::Error> for ApiError {
             shoebox_engine::Error::Throttled => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "throttled", e.to_string())
             }
+            shoebox_engine::Error::QueueFull { .. } => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "busy", e.to_string())
+            }
+            shoebox_engine::Error::Model(shoebox_engine::ModelError::Variation(why)) => {
+                Self::bad_request(why)
+            }
             other => internal(&other),
         }
     }

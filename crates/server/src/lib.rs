@@ -17,11 +17,12 @@ mod params;
 mod photos;
 mod routes;
 mod search;
+mod vary;
 
 use std::sync::Arc;
 
 use axum::Router;
-use shoebox_engine::{Engine, ImageToText, LiveSearch};
+use shoebox_engine::{Engine, Generations, ImageToText, LiveSearch};
 
 pub use error::ApiError;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     pub live: Option<Arc<LiveSearch>>,
     /// The question-answering model; `None` when none is installed.
     pub answerer: Option<Arc<ImageToText>>,
+    /// The queue of "more like this" requests; `None` without a Stable Diffusion model.
+    pub generations: Option<Arc<Generations>>,
     metrics: metrics::Metrics,
 }
 
@@ -45,17 +48,19 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// The state of a server over `engine` (with `live` when there is a CLIP model, and the
-    /// `answerer` when one is installed).
+    /// The state of a server over `engine` (with `live` when there is a CLIP model, the
+    /// `answerer` when one is installed, and `generations` with a Stable Diffusion model).
     pub fn new(
         engine: Arc<Engine>,
         live: Option<Arc<LiveSearch>>,
         answerer: Option<Arc<ImageToText>>,
+        generations: Option<Arc<Generations>>,
     ) -> Arc<Self> {
         Arc::new(Self {
             engine,
             live,
             answerer,
+            generations,
             metrics: metrics::Metrics::default(),
         })
     }

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use crate::auth::Caller;
 use crate::error::ErrorBody;
 use crate::headers::security_headers;
-use crate::{ApiError, AppState, account, albums, ask, library, original, photos, search};
+use crate::{ApiError, AppState, account, albums, ask, library, original, photos, search, vary};
 
 /// Request bodies are small JSON documents (uploads have their own limit).
 const MAX_BODY: usize = 64 * 1024;
@@ -61,6 +61,7 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
     use original::*;
     use photos::*;
     use search::*;
+    use vary::*;
     let api = OpenApiRouter::<Arc<AppState>>::new()
         .routes(routes!(setup))
         .routes(routes!(login))
@@ -91,7 +92,11 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
         )
         .routes(routes!(add_tag, remove_tag))
         .routes(routes!(albums, create_album))
-        .routes(routes!(album, update_album, delete_album));
+        .routes(routes!(album, update_album, delete_album))
+        .routes(routes!(vary))
+        .routes(routes!(variations))
+        .routes(routes!(vary_status, cancel_vary))
+        .routes(routes!(vary_stream));
     let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api)
         .split_for_parts();

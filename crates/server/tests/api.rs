@@ -9,13 +9,14 @@ use axum::http::{Method, Request, StatusCode, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use shoebox_engine::{Engine, Settings};
+use shoebox_engine::{Engine, Generations, Settings};
 use shoebox_server::{AppState, router};
 use tower::ServiceExt;
 
 /// A library with the fixture photos scanned (no CLIP model: search is off).
 struct Api {
     app: axum::Router,
+    engine: Arc<Engine>,
     _dir: tempfile::TempDir,
 }
 
@@ -42,6 +43,8 @@ impl Api {
         let mut settings = Settings::default();
         settings.storage.data_dir = dir.path().join("data");
         settings.search.min_similarity = -1.0;
+        // Variations as small as the tiny Stable Diffusion makes them quickly.
+        settings.vary.size = 64;
         let engine = Engine::open(settings).await?;
         engine.index(&[photos], &()).await?;
         let live = if model {
@@ -64,8 +67,29 @@ impl Api {
         } else {
             None
         };
-        let app = router(AppState::new(Arc::new(engine), live, answerer));
-        Ok(Self { app, _dir: dir })
+        let engine = Arc::new(engine);
+        let generations = if model {
+            let sd_tiny = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/fixtures/sd-tiny");
+            engine.generated_root().await?;
+            Some(Arc::new(Generations::start(
+                Arc::clone(&engine),
+                Some(sd_tiny),
+            )?))
+        } else {
+            None
+        };
+        let app = router(AppState::new(
+            Arc::clone(&engine),
+            live,
+            answerer,
+            generations,
+        ));
+        Ok(Self {
+            app,
+            engine,
+            _dir: dir,
+        })
     }
 
     async fn send(&self, request: Request<Body>) -> anyhow::Result<Response> {
@@ -768,6 +792,11 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_answers() -> a
         "POST /api/v1/albums",
         "GET /api/v1/albums/{name}",
         "DELETE /api/v1/albums/{name}",
+        "POST /api/v1/photos/{id}/vary",
+        "GET /api/v1/photos/{id}/variations",
+        "GET /api/v1/vary/{job}",
+        "DELETE /api/v1/vary/{job}",
+        "GET /api/v1/vary/{job}/stream",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -782,7 +811,8 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_answers() -> a
             .replace("{id}", "1")
             .replace("{size}", "256")
             .replace("{name}", "none")
-            .replace("{tag}", "beach");
+            .replace("{tag}", "beach")
+            .replace("{job}", "1");
         let method: Method = method.parse()?;
         let body = matches!(method, Method::POST | Method::PUT).then(|| json!({}));
         if !path.ends_with("/setup") && !path.ends_with("/login") {
@@ -1406,6 +1436,157 @@ async fn a_question_over_results_streams_each_answer_then_the_summary() -> anyho
     assert_eq!(
         (status, code(&body)),
         (StatusCode::SERVICE_UNAVAILABLE, "answers_unavailable")
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn variations_are_queued_streamed_and_recorded_as_photos_of_their_own() -> anyhow::Result<()>
+{
+    let api = Api::with_model(true).await?;
+    let session = api.setup_and_login().await?;
+    let cat = id_of(&api, &session, "cat.jpg").await?;
+    let vary = format!("/api/v1/photos/{cat}/vary");
+    let asked = json!({ "prompt": "a cat in the snow", "seed": 7, "count": 2 });
+    let (status, queued, _) = api
+        .call(Method::POST, &vary, Some(asked), Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    assert_eq!(
+        (queued["seed"].as_u64(), queued["count"].as_u64()),
+        (Some(7), Some(2))
+    );
+    let job = queued["id"]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("no id: {queued}"))?;
+
+    // The stream follows it step by step and ends with it.
+    let request = Request::get(format!("/api/v1/vary/{job}/stream"))
+        .header(header::COOKIE, &session.cookie)
+        .body(Body::empty())?;
+    let response = api.send(request).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let events = events(response).await?;
+    assert!(
+        events
+            .iter()
+            .any(|(_, e)| e["state"] == "running" && e["step"].as_u64() >= Some(1)),
+        "no step reported: {events:?}"
+    );
+    let (name, last) = events.last().ok_or_else(|| anyhow::anyhow!("no events"))?;
+    assert_eq!(
+        (name.as_str(), &last["state"]),
+        ("status", &json!("done")),
+        "{events:?}"
+    );
+    let seeds: Vec<u64> = last["made"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["seed"].as_u64())
+        .collect();
+    assert_eq!(seeds, [7, 8]);
+    let (status, now, _) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/vary/{job}"),
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!((status, &now["state"]), (StatusCode::OK, &json!("done")));
+    // A finished request cannot be cancelled.
+    let (status, _, _) = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/vary/{job}"),
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Recorded with what made them; once the scan has read them, photos of their own.
+    let variations = format!("/api/v1/photos/{cat}/variations");
+    let (_, recorded, _) = api
+        .call(Method::GET, &variations, None, Some(&session))
+        .await?;
+    let recorded = recorded.as_array().cloned().unwrap_or_default();
+    assert_eq!(recorded.len(), 2, "{recorded:?}");
+    assert_eq!(recorded[0]["prompt"], "a cat in the snow");
+    assert_eq!(recorded[0]["model"], "sd-tiny");
+    assert_eq!(recorded[1]["seed"], 8);
+    assert!(recorded[0]["photo"].is_null(), "not scanned yet");
+    api.engine.index(&[], &()).await?;
+    let (_, recorded, _) = api
+        .call(Method::GET, &variations, None, Some(&session))
+        .await?;
+    let photo = recorded[0]["photo"]
+        .as_u64()
+        .ok_or_else(|| anyhow::anyhow!("not a photo after the scan: {recorded}"))?;
+    let (status, _, response) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/photos/{photo}/original"),
+            None,
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.as_bytes()),
+        Some(&b"image/png"[..])
+    );
+
+    // Bad requests and limits answer 400 before anything is queued; no photo, 404.
+    for bad in [
+        json!({ "steps": 0 }),
+        json!({ "steps": 51 }),
+        json!({ "count": 5 }),
+        json!({ "width": 100, "height": 64 }),
+        json!({ "width": 64 }),
+        json!({ "width": 1024, "height": 1024 }),
+        json!({ "strength": 2.0 }),
+        json!({ "strength": 0.1 }),
+        json!({ "prompt": "two\nlines" }),
+        json!({ "colour": "red" }),
+    ] {
+        let (status, body, _) = api
+            .call(Method::POST, &vary, Some(bad.clone()), Some(&session))
+            .await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+    let (status, _, _) = api
+        .call(
+            Method::POST,
+            "/api/v1/photos/999/vary",
+            Some(json!({})),
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = api
+        .call(Method::GET, "/api/v1/vary/999", None, Some(&session))
+        .await?;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Without a Stable Diffusion model, variations are off.
+    let plain = Api::new().await?;
+    let session = plain.setup_and_login().await?;
+    let (status, body, _) = plain
+        .call(
+            Method::POST,
+            "/api/v1/photos/1/vary",
+            Some(json!({})),
+            Some(&session),
+        )
+        .await?;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::SERVICE_UNAVAILABLE, "vary_unavailable")
     );
     Ok(())
 }

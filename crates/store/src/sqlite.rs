@@ -11,6 +11,7 @@ mod status;
 mod tags;
 mod text_changes;
 mod users;
+mod variations;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -21,7 +22,7 @@ use shoebox_core::{
     ApiToken, Job, JobCounts, JobFailure, JobKind, KnownPhoto, LibraryStatus, MetadataStore,
     NewJob, PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite, Role, Root, RootId, ScanProblem,
     Session, SessionInfo, SmartAlbum, StoredCaption, StoredEmbedding, TagOnPhoto, User,
-    ZeroShotTags,
+    VariationRecord, ZeroShotTags,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -332,6 +333,18 @@ impl MetadataStore for SqliteStore {
 
     async fn delete_api_token(&self, user: i64, id: i64) -> core::Result<bool> {
         Ok(users::delete_token(&self.pool, user, id).await?)
+    }
+
+    async fn add_variation(&self, variation: &VariationRecord) -> core::Result<()> {
+        Ok(variations::add(&self.pool, variation).await?)
+    }
+
+    async fn variations(
+        &self,
+        source: PhotoId,
+        generated: RootId,
+    ) -> core::Result<Vec<VariationRecord>> {
+        Ok(variations::of(&self.pool, source, generated).await?)
     }
 
     async fn enqueue_jobs(&self, kind: JobKind, items: Vec<NewJob>) -> core::Result<u64> {

@@ -2,7 +2,7 @@
 
 use std::ops::Bound;
 
-use shoebox_core::SearchFilters;
+use shoebox_core::{Generated, MEDIA_GENERATED, SearchFilters};
 use tantivy::Term;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Facet, IndexRecordOption};
@@ -58,7 +58,15 @@ pub(crate) fn clauses(
     if let Some(media) = &filters.media {
         out.push(term_query(Term::from_field_text(fields.media, media)));
     }
+    if filters.generated == Generated::Only {
+        out.push(generated(fields));
+    }
     out
+}
+
+/// The photos Stable Diffusion made.
+pub(crate) fn generated(fields: &Fields) -> Box<dyn Query> {
+    term_query(Term::from_field_text(fields.media, MEDIA_GENERATED))
 }
 
 /// `/ROOT/a/b` for the folder `a/b` of root `ROOT`; matches the folder and everything below.

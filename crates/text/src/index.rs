@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use shoebox_core::{PhotoId, QueryTerm, SearchFilters};
+use shoebox_core::{Generated, PhotoId, QueryTerm, SearchFilters};
 use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::columnar::Column;
 use tantivy::directory::MmapDirectory;
@@ -11,7 +11,7 @@ use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, QueryPars
 use tantivy::schema::{Facet, Field};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-use crate::filters::{clauses, folder_facet, tag_facet};
+use crate::filters::{clauses, folder_facet, generated, tag_facet};
 use crate::schema::{self, Fields};
 use crate::{Error, Result, TextDoc};
 
@@ -253,12 +253,14 @@ impl TextIndex {
             .collect()
     }
 
-    /// The photos whose text matches any of the terms (what an exclusion removes).
-    pub fn excluded(&self, exclude: &[QueryTerm]) -> Result<HashSet<PhotoId>> {
+    /// The photos whose text matches any of the terms (what an exclusion removes), and the
+    /// photos Stable Diffusion made while `shown` hides them.
+    pub fn excluded(&self, exclude: &[QueryTerm], shown: Generated) -> Result<HashSet<PhotoId>> {
         let parser = self.parser();
         let any: Vec<(Occur, Box<dyn Query>)> = exclude
             .iter()
             .filter_map(|term| parse(&parser, &term.text))
+            .chain((shown == Generated::Hidden).then(|| generated(&self.fields)))
             .map(|q| (Occur::Should, q))
             .collect();
         if any.is_empty() {
@@ -313,6 +315,7 @@ impl TextIndex {
         let must_not = exclude
             .iter()
             .filter_map(|term| parse(parser, &term.text))
+            .chain((filters.generated == Generated::Hidden).then(|| generated(&self.fields)))
             .map(|q| (Occur::MustNot, q));
         must.chain(must_not).collect()
     }

@@ -177,3 +177,30 @@ pub(crate) async fn ask(photo: i64, question: String) -> Result<String, ServerFn
         .map_err(ssr::shown)?
         .map_err(ssr::shown)
 }
+
+/// A variation of a photo, as its page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct VariationView {
+    /// Its own photo, once the library has read it.
+    pub(crate) photo: Option<i64>,
+    pub(crate) seed: u64,
+    pub(crate) prompt: String,
+}
+
+/// The variations Stable Diffusion made from a photo, oldest first.
+#[server(prefix = "/ui")]
+pub(crate) async fn variations(photo: i64) -> Result<Vec<VariationView>, ServerFnError> {
+    ssr::signed_in().await?;
+    let engine = ssr::context()?.engine;
+    Ok(engine
+        .variations_of(shoebox_core::PhotoId(photo))
+        .await
+        .map_err(ssr::shown)?
+        .into_iter()
+        .map(|v| VariationView {
+            photo: v.photo.map(|p| p.0),
+            seed: v.seed,
+            prompt: v.prompt,
+        })
+        .collect())
+}

@@ -8,8 +8,8 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use super::{Failure, SignedIn, shown};
-use crate::calls::{CreateAlbum, albums};
+use super::{Failure, SignedIn, follow_progress, shown};
+use crate::calls::{CreateAlbum, StageRow, albums};
 
 /// Smart albums, and a form to make one.
 #[component]
@@ -24,10 +24,20 @@ pub(crate) fn AlbumsPage() -> impl IntoView {
 #[component]
 fn AlbumList() -> impl IntoView {
     let create = ServerAction::<CreateAlbum>::new();
-    let all = Resource::new(move || create.version().get(), |_| albums());
+    // Albums fill as photos are embedded and tagged: the list is read again whenever the
+    // progress stream says a stage has done more.
+    let progress = RwSignal::new(None::<Vec<StageRow>>);
+    Effect::new(move |_| follow_progress(progress));
+    let done = move || {
+        progress.with(|p| {
+            p.as_ref()
+                .map(|rows| rows.iter().map(|r| r.done).sum::<u64>())
+        })
+    };
+    let all = Resource::new(move || (create.version().get(), done()), |_| albums());
     view! {
         <h1>"Smart albums"</h1>
-        <Suspense fallback=|| ()>
+        <Transition fallback=|| ()>
             {move || {
                 all.get()
                     .map(|a| {
@@ -57,7 +67,7 @@ fn AlbumList() -> impl IntoView {
                         }))
                     })
             }}
-        </Suspense>
+        </Transition>
         <h2>"New album"</h2>
         <ActionForm action=create>
             <label>"Name " <input name="name" required/></label>

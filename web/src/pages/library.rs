@@ -7,36 +7,8 @@
 
 use leptos::prelude::*;
 
-use super::{SignedIn, shown};
+use super::{SignedIn, follow_progress, shown};
 use crate::calls::{StageRow, library};
-
-/// Follows the API's progress stream into `live` while the page is open (the browser only).
-fn follow_progress(live: RwSignal<Option<Vec<StageRow>>>) {
-    #[cfg(feature = "hydrate")]
-    {
-        use leptos::wasm_bindgen::JsCast;
-        use leptos::wasm_bindgen::closure::Closure;
-        let Ok(source) = web_sys::EventSource::new("/api/v1/status/stream") else {
-            return;
-        };
-        let on_progress = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-            move |event: web_sys::MessageEvent| {
-                if let Some(text) = event.data().as_string()
-                    && let Ok(streamed) = serde_json::from_str::<crate::calls::Streamed>(&text)
-                {
-                    live.set(Some(streamed.rows()));
-                }
-            },
-        );
-        let _ = source
-            .add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref());
-        on_progress.forget();
-        let source = send_wrapper::SendWrapper::new(source);
-        on_cleanup(move || source.close());
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = live;
-}
 
 /// The library: roots, each stage's progress (live from the progress stream), failures.
 #[component]

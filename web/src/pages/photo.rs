@@ -8,6 +8,7 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
+use super::vary::MoreLikeThis;
 use super::{Failure, Grid, SignedIn, shown};
 use crate::calls::{AddTag, Ask, RemoveTag, photo, similar};
 
@@ -60,6 +61,11 @@ fn PhotoDetails() -> impl IntoView {
                                         height="960"
                                     />
                                     <h1>{p.path.clone()}</h1>
+                                    <p>
+                                        <a href=format!("/api/v1/photos/{}/original", p.id) download="">
+                                            "Download the original"
+                                        </a>
+                                    </p>
                                     <ul class="captions">
                                         {p
                                             .captions
@@ -130,6 +136,13 @@ fn PhotoDetails() -> impl IntoView {
                                                 shown(answer.map(|a| view! { <p class="answer">{a}</p> }))
                                             })
                                     }}
+                                    <MoreLikeThis
+                                        photo=p.id
+                                        caption=p
+                                            .captions
+                                            .first()
+                                            .map_or_else(|| "a photo".to_owned(), |(_, text)| text.clone())
+                                    />
                                 </article>
                             }
                                 .into_any()

@@ -9,18 +9,85 @@
 use leptos::prelude::*;
 
 use super::{Grid, SignedIn, shown};
-use crate::calls::{Hit, Hits, Narrowing, ask_over, search};
+use crate::calls::{Hit, Hits, Narrowing, search};
 
 /// Searches by `file` (the browser only) into `found`.
 fn look_like(file: Option<leptos::web_sys::File>, found: RwSignal<Option<Result<Hits, String>>>) {
     #[cfg(feature = "hydrate")]
     if let Some(file) = file {
         leptos::task::spawn_local(async move {
-            found.set(Some(crate::calls::similar_to_file(file).await));
+            found.set(Some(crate::calls::api::similar_to_file(file).await));
         });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (file, found);
+}
+
+/// Asks `question` of `photos` (the browser only): each photo's answer into `answers` as it
+/// streams in, then the summary (or why there is none) into `summary`.
+fn ask_over(
+    photos: Vec<i64>,
+    question: String,
+    answers: RwSignal<Vec<(i64, String)>>,
+    summary: RwSignal<Option<String>>,
+) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        answers.set(Vec::new());
+        summary.set(Some("Asking…".to_owned()));
+        let done = crate::calls::api::ask_over(&photos, &question, |a| {
+            let text = a
+                .answer
+                .unwrap_or_else(|| format!("({})", a.error.unwrap_or_default()));
+            answers.update(|all| all.push((a.photo, text)));
+        })
+        .await;
+        summary.set(Some(match done {
+            Ok(s) => {
+                let common = s
+                    .most_common
+                    .map(|(answer, n)| format!(" Most said “{answer}” ({n})."))
+                    .unwrap_or_default();
+                format!(
+                    "{} answered, {} without an answer; {} yes, {} no.{common}",
+                    s.answered, s.failed, s.yes, s.no
+                )
+            }
+            Err(why) => why,
+        }));
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (photos, question, answers, summary);
+}
+
+/// Loads the next page when the "More" button comes near the bottom of the window (infinite
+/// scroll; the button stays for keyboards). Listens from hydration until the page goes.
+fn more_on_scroll(busy: Memo<bool>) {
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::scroll, move |_| {
+            use leptos::wasm_bindgen::JsCast;
+            if busy.get_untracked() {
+                return;
+            }
+            let Some(button) = document()
+                .query_selector("button.more")
+                .ok()
+                .flatten()
+                .and_then(|b| b.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+            else {
+                return;
+            };
+            let height = window()
+                .inner_height()
+                .ok()
+                .and_then(|h| h.as_f64())
+                .unwrap_or_default();
+            if button.get_bounding_client_rect().top() < height * 1.5 {
+                button.click();
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
 }
 
 /// One box for words and meaning, and the photos it finds.
@@ -78,6 +145,7 @@ fn SearchBox() -> impl IntoView {
             search(query, narrowing, None)
         },
     );
+    more_on_scroll(more.pending());
     Effect::new(move |_| {
         if let Some(Ok(page)) = more.value().get() {
             later.update(|hits| hits.extend(page.hits));
@@ -85,16 +153,22 @@ fn SearchBox() -> impl IntoView {
     });
     // A search by a photo the person chose or dropped, shown instead of the text search's.
     let by_photo = RwSignal::new(None::<Result<Hits, String>>);
-    // One question over the photos of the first page.
+    // One question over the photos shown, answered photo by photo.
     let (asked, set_asked) = signal(String::new());
-    let over = Action::new(move |question: &String| {
+    let answers = RwSignal::new(Vec::<(i64, String)>::new());
+    let summary = RwSignal::new(None::<String>);
+    let ask = move || {
         let photos: Vec<i64> = first
             .get_untracked()
             .and_then(Result::ok)
-            .map(|page| page.hits.iter().map(|h| h.photo).collect())
-            .unwrap_or_default();
-        ask_over(photos, question.clone())
-    });
+            .map(|page| page.hits)
+            .unwrap_or_default()
+            .iter()
+            .chain(later.get_untracked().iter())
+            .map(|h| h.photo)
+            .collect();
+        ask_over(photos, asked.get_untracked(), answers, summary);
+    };
     // A filter field's change, written into the narrowing (which searches again).
     let field = move |set: fn(&mut Narrowing, String)| {
         move |ev: leptos::ev::Event| {
@@ -177,7 +251,7 @@ fn SearchBox() -> impl IntoView {
         </details>
         <form class="ask-over" on:submit=move |ev| {
             ev.prevent_default();
-            over.dispatch(asked.get_untracked());
+            ask();
         }>
             <label>
                 "Ask about these photos "
@@ -191,33 +265,30 @@ fn SearchBox() -> impl IntoView {
             <button type="submit">"Ask"</button>
         </form>
         {move || {
-            over.value()
+            summary
                 .get()
-                .map(|answers| {
-                    shown(
-                        answers.map(|a| {
-                            view! {
-                                <section class="answers">
-                                    <p class="summary">{a.summary}</p>
-                                    <ul>
-                                        {a
-                                            .answers
-                                            .into_iter()
-                                            .map(|(photo, answer)| {
-                                                let text = answer.unwrap_or_else(|why| format!("({why})"));
-                                                view! {
-                                                    <li>
-                                                        <a href=format!("/photos/{photo}")>{format!("photo {photo}")}</a>
-                                                        <span>{format!(": {text}")}</span>
-                                                    </li>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </ul>
-                                </section>
-                            }
-                        }),
-                    )
+                .map(|summary| {
+                    view! {
+                        <section class="answers" aria-live="polite">
+                            <ul>
+                                {move || {
+                                    answers
+                                        .get()
+                                        .into_iter()
+                                        .map(|(photo, text)| {
+                                            view! {
+                                                <li>
+                                                    <a href=format!("/photos/{photo}")>{format!("photo {photo}")}</a>
+                                                    <span>{format!(": {text}")}</span>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()
+                                }}
+                            </ul>
+                            <p class="summary">{summary}</p>
+                        </section>
+                    }
                 })
         }}
         <Transition fallback=|| ()>
@@ -235,8 +306,14 @@ fn SearchBox() -> impl IntoView {
                                 }
                                 view! {
                                     <p class="count">{format!("{} photos", page.total)}</p>
-                                    <Grid hits=page.hits/>
-                                    <Grid hits=later.get()/>
+                                    {
+                                        let first = page.hits.clone();
+                                        move || {
+                                            let mut all = first.clone();
+                                            all.extend(later.get());
+                                            view! { <Grid hits=all/> }
+                                        }
+                                    }
                                     {move || {
                                         let next = match more.value().get() {
                                             Some(Ok(later_page)) => later_page.next,

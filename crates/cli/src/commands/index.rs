@@ -144,7 +144,7 @@ async fn caption_new(
 }
 
 /// Embeds what the scan found new and tags it; without an installed model, a hint instead.
-async fn embed_new(
+pub(crate) async fn embed_new(
     engine: &Engine,
     model_dir: Option<&Path>,
     json: bool,

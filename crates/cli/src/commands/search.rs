@@ -7,7 +7,7 @@ use shoebox_core::{PhotoId, SearchFilters, day_start};
 use shoebox_engine::{Engine, Explain, SearchPage, SearchRequest, SimilarTo, SortOrder};
 use time::OffsetDateTime;
 
-use crate::cli::{SearchArgs, Sort};
+use crate::cli::{Generated, SearchArgs, Sort};
 use crate::output;
 
 #[derive(Serialize)]
@@ -61,6 +61,11 @@ async fn request(engine: &Engine, query: &str, args: &SearchArgs) -> anyhow::Res
             camera: args.camera.clone(),
             tags: args.tags.clone(),
             media: None,
+            generated: match args.generated {
+                Generated::Hidden => shoebox_core::Generated::Hidden,
+                Generated::Included => shoebox_core::Generated::Included,
+                Generated::Only => shoebox_core::Generated::Only,
+            },
         },
         sort: match args.sort {
             Sort::Relevance => SortOrder::Relevance,

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use shoebox_engine::Engine;
+use shoebox_engine::{Engine, Generations};
 use shoebox_server::AppState;
 use shoebox_web::WebContext;
 
@@ -26,7 +26,24 @@ pub(crate) async fn run(
         }
         Err(e) => return Err(e.into()),
     };
-    let state = AppState::new(Arc::clone(&engine), live.search.clone(), answerer.clone());
+    let generations = match engine.diffusion_installed() {
+        Ok(()) => {
+            // The generated folder is a root, watched, before the first variation lands in it.
+            engine.generated_root().await?;
+            Some(Arc::new(Generations::start(Arc::clone(&engine), None)?))
+        }
+        Err(e @ shoebox_engine::Error::DiffusionMissing { .. }) => {
+            eprintln!("Variations are off: {e}");
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let state = AppState::new(
+        Arc::clone(&engine),
+        live.search.clone(),
+        answerer.clone(),
+        generations,
+    );
     let app = shoebox_server::router(state).merge(shoebox_web::router(WebContext {
         engine: Arc::clone(&engine),
         live: live.search.clone(),

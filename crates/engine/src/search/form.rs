@@ -3,7 +3,7 @@
 //! [`SearchRequest`].
 
 use serde::{Deserialize, Serialize};
-use shoebox_core::{FolderRef, RootId, SearchFilters, day_start};
+use shoebox_core::{FolderRef, Generated, RootId, SearchFilters, day_start};
 
 use crate::input::one_line;
 use crate::{Error, Result, SearchRequest, SortOrder};
@@ -51,6 +51,9 @@ pub struct SearchForm {
     /// Each hit carries each source's rank and score.
     #[serde(default)]
     pub explain: bool,
+    /// Photos Stable Diffusion made: `hidden` (the default), `included` or `only`.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]
+    pub generated: Option<Generated>,
 }
 
 impl SearchForm {
@@ -102,6 +105,7 @@ impl SearchForm {
                 camera,
                 tags,
                 media: None,
+                generated: self.generated.unwrap_or_default(),
             },
             sort: self.sort,
             limit,

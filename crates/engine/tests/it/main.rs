@@ -9,4 +9,5 @@ mod orientation;
 mod property;
 mod search;
 mod tree;
+mod vary;
 mod watch;

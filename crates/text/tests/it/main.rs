@@ -2,7 +2,9 @@
 
 use std::collections::HashSet;
 
-use shoebox_core::{FolderRef, PhotoId, QueryTerm, RootId, SearchFilters};
+use shoebox_core::{
+    FolderRef, Generated, MEDIA_GENERATED, PhotoId, QueryTerm, RootId, SearchFilters,
+};
 use shoebox_text::{Caption, TextDoc, TextIndex};
 
 fn doc(
@@ -200,11 +202,47 @@ fn filters_narrow_search_and_give_the_allowed_set() -> anyhow::Result<()> {
         index.allowed(&[], &tags)?,
         Some(HashSet::from([PhotoId(2)]))
     );
-    assert_eq!(index.allowed(&[], &SearchFilters::default())?, None);
+    let everything = SearchFilters {
+        generated: Generated::Included,
+        ..SearchFilters::default()
+    };
+    assert_eq!(index.allowed(&[], &everything)?, None);
     assert_eq!(
-        index.allowed(&[term("beach")], &SearchFilters::default())?,
+        index.allowed(&[term("beach")], &everything)?,
         Some(HashSet::from([1, 4, 5].map(PhotoId)))
     );
+    Ok(())
+}
+
+#[test]
+fn generated_photos_are_found_only_when_asked() -> anyhow::Result<()> {
+    let mut index = library()?;
+    let mut made = doc(9, "9-1-aa.png", ("en", "a dog on the beach"), &[], "", DAY);
+    made.media = MEDIA_GENERATED.to_owned();
+    index.upsert(&made)?;
+    index.commit("w")?;
+    let shown = |generated| SearchFilters {
+        generated,
+        ..SearchFilters::default()
+    };
+    let by_words = |generated| search(&index, &["dog"], &[], &shown(generated));
+    assert!(!by_words(Generated::Hidden).contains(&9));
+    assert!(by_words(Generated::Included).contains(&9));
+    assert_eq!(by_words(Generated::Only), [9]);
+    // The allowed set and the exclusions (the vector side's filters) agree.
+    let hidden = index
+        .allowed(&[], &shown(Generated::Hidden))?
+        .unwrap_or_default();
+    assert!(!hidden.is_empty() && !hidden.contains(&PhotoId(9)));
+    assert_eq!(
+        index.allowed(&[], &shown(Generated::Only))?,
+        Some(HashSet::from([PhotoId(9)]))
+    );
+    assert_eq!(
+        index.excluded(&[], Generated::Hidden)?,
+        HashSet::from([PhotoId(9)])
+    );
+    assert!(index.excluded(&[], Generated::Included)?.is_empty());
     Ok(())
 }
 
