@@ -31,10 +31,14 @@ trap cleanup EXIT
 mkdir -p "$work/photos" "$work/models"
 cp "$root"/../shared/fixtures/photos/*.jpg "$work/photos/"
 ln -s "$root/tests/fixtures/blip-vqa-tiny" "$work/models/blip-vqa-tiny"
+# The tiny Stable Diffusion makes variations, kept small so generated requests run quickly.
+ln -s "$root/tests/fixtures/sd-tiny" "$work/models/sd-tiny"
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
 SHOEBOX__MODELS__DIR=$work/models SHOEBOX__MODELS__ANSWERER=blip-vqa-tiny \
+  SHOEBOX__VARY__MODEL=sd-tiny SHOEBOX__VARY__SIZE=64 SHOEBOX__VARY__MAX_SIZE=128 \
+  SHOEBOX__VARY__MAX_STEPS=4 SHOEBOX__VARY__MAX_COUNT=2 \
   XDG_CONFIG_HOME=$work/config SHOEBOX_LOG=warn \
   "$bin" --data-dir "$work/data" serve "$work/photos" --listen "127.0.0.1:$port" \
   --model-dir "$root/tests/fixtures/clip-tiny" --no-caption 2> "$work/server.log" &
