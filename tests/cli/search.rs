@@ -343,3 +343,74 @@ fn index_tags_photos_once_and_tags_filter_searches() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn vary_makes_variations_that_search_shows_when_asked() -> anyhow::Result<()> {
+    let sb = library()?;
+    let (_, page) = hits(&sb, &["search", "cat", "--limit", "1"])?;
+    let cat = page["hits"][0]["photo"].to_string();
+    let sd = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/sd-tiny");
+    let vary = |seed: &str| -> anyhow::Result<serde_json::Value> {
+        let out = search_cmd(
+            &sb,
+            &[
+                "vary",
+                &cat,
+                "--seed",
+                seed,
+                "--count",
+                "2",
+                "--width",
+                "64",
+                "--height",
+                "64",
+                "--diffusion-dir",
+                path_arg(&sd)?,
+                "--json",
+            ],
+        )?;
+        Ok(serde_json::from_str(&out)?)
+    };
+    let report = vary("11")?;
+    let made = report["variations"]
+        .as_array()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no variations in {report}"))?;
+    assert_eq!(made.len(), 2, "{report}");
+    assert_eq!(
+        (made[0]["seed"].as_u64(), made[1]["seed"].as_u64()),
+        (Some(11), Some(12))
+    );
+    assert_eq!(made[0]["prompt"], report["prompt"]);
+    assert!(
+        made.iter().all(|v| v["photo"].is_u64()),
+        "indexed: {report}"
+    );
+
+    // Left out of searches unless asked for.
+    let (names, page) = hits(&sb, &["search", ""])?;
+    assert_eq!(page["total"], 5, "{names:?}");
+    let (names, page) = hits(&sb, &["search", "", "--generated", "only"])?;
+    assert_eq!(page["total"], 2, "{names:?}");
+    assert!(names.iter().all(|n| n.ends_with(".png")), "{names:?}");
+    let (_, page) = hits(&sb, &["search", "cat", "--generated", "included"])?;
+    assert_eq!(page["total"], 7);
+
+    // Bad requests are refused with the reason, and nothing is made.
+    for (args, reason) in [
+        (&["--steps", "0"][..], "steps"),
+        (&["--width", "100", "--height", "64"][..], "multiple of 64"),
+        (&["--strength", "0.1"][..], "no step"),
+        (&["--count", "9"][..], "variations"),
+    ] {
+        let mut all = vec!["vary", &cat, "--diffusion-dir", path_arg(&sd)?];
+        all.extend(args);
+        let err = sb.fail(&all)?;
+        assert!(err.contains(reason), "{args:?}: {err}");
+    }
+    let (_, page) = hits(&sb, &["search", "", "--generated", "only"])?;
+    assert_eq!(page["total"], 2);
+    let err = sb.fail(&["vary", "999", "--diffusion-dir", path_arg(&sd)?])?;
+    assert!(err.contains("photo 999"), "{err}");
+    Ok(())
+}
