@@ -26,13 +26,18 @@ pub(crate) async fn run(
         }
         Err(e) => return Err(e.into()),
     };
-    let generations = match engine.diffusion_installed() {
-        Ok(()) => {
-            // The generated folder is a root, watched, before the first variation lands in it.
-            engine.generated_root().await?;
-            Some(Arc::new(Generations::start(Arc::clone(&engine), None)?))
-        }
-        Err(e @ shoebox_engine::Error::DiffusionMissing { .. }) => {
+    // With a Stable Diffusion model, the generated folder is a root, watched, before the first
+    // variation lands in it (it cannot be one inside another root: variations stay off then).
+    let ready = match engine.diffusion_installed() {
+        Ok(()) => engine.generated_root().await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    let generations = match ready {
+        Ok(()) => Some(Arc::new(Generations::start(Arc::clone(&engine), None)?)),
+        Err(
+            e @ (shoebox_engine::Error::DiffusionMissing { .. }
+            | shoebox_engine::Error::Library(shoebox_core::Error::Conflict(_))),
+        ) => {
             eprintln!("Variations are off: {e}");
             None
         }
