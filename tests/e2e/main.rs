@@ -87,6 +87,22 @@ fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
         &workspace().join("tests/fixtures/sd-tiny"),
         &models.join("sd-tiny"),
     )?;
+    // A folder the library page offers to add as a root ([storage] root_parents).
+    shoebox_testkit::put(
+        &dir.join("offered"),
+        "trip/beach.png",
+        &shoebox_testkit::png(80, 60, 999)?,
+    )?;
+    let offered = dir.join("offered");
+    let settings = format!(
+        "[storage]\nroot_parents = [{:?}]\n",
+        offered.to_str().context("a non-UTF-8 temporary folder")?
+    );
+    shoebox_testkit::put(
+        &dir.join("config"),
+        "shoebox/config.toml",
+        settings.as_bytes(),
+    )?;
     let port = free_port()?;
     let child = Command::new(env!("CARGO_BIN_EXE_shoebox"))
         .arg("--data-dir")
@@ -170,8 +186,22 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
     browser.type_into("input[name=password]", "a long enough password")?;
     browser.click("button[type=submit]")?;
 
-    // Signed in: the search page with its box.
+    // Signed in: the search page with its box, once it lists every photo (a search typed
+    // before the library has read them all would rightly find less).
     browser.wait_for("input[type=search]")?;
+    until(
+        "every photo to be searchable",
+        Duration::from_secs(60),
+        || {
+            browser.go(&format!("{base}/")).is_ok()
+                && browser.wait_for("input[type=search]").is_ok()
+                && browser
+                    .script(
+                        "const c = document.querySelector('p.count'); return c ? c.innerText : '';",
+                    )
+                    .is_ok_and(|v| v == serde_json::json!("67 photos"))
+        },
+    )?;
     browser.type_into("input[type=search]", "a cat")?;
     browser.wait_for("ul.grid img")?;
     until("thumbnails to load", Duration::from_secs(30), || {
@@ -355,6 +385,21 @@ fn setup_sign_in_search_and_see_thumbnails() -> anyhow::Result<()> {
     browser.wait_for_text("table.stages", "embed\t 68 / 68")?;
     browser.screenshot(&shots.join("7-library.png"))?;
     browser.assert_clean_console("7-library")?;
+    // A folder offered under [storage] root_parents is added, watched and indexed at once;
+    // removing it takes its photo out again.
+    browser.click("ul.offered button.add-root")?;
+    browser.wait_for_text("ul.roots", "trip")?;
+    browser.wait_for_text("table.stages", "embed\t 69 / 69")?;
+    browser.screenshot(&shots.join("7b-root-added.png"))?;
+    browser.assert_clean_console("7b-root-added")?;
+    browser.click("ul.roots li:last-child button.remove-root")?;
+    browser.wait_for_text("table.stages", "embed\t 68 / 68")?;
+    let roots = browser.script("return document.querySelector('ul.roots').innerText;")?;
+    assert!(
+        !roots.as_str().unwrap_or_default().contains("trip"),
+        "{roots}"
+    );
+    browser.assert_clean_console("7c-root-removed")?;
 
     // Signing out ends the session: the pages ask to sign in, and signing in works again.
     browser.click("nav button.link")?;

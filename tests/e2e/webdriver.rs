@@ -80,9 +80,20 @@ impl Browser {
         Ok(())
     }
 
-    /// Waits (up to 30 s) for an element matching `css`.
+    /// Waits (up to 30 s) for an element matching `css` on a page that listens (hydrated: what
+    /// is typed before that is not seen).
     pub(crate) fn wait_for(&self, css: &str) -> anyhow::Result<()> {
-        self.poll(&format!("no {css}"), || Ok(self.find(css).is_ok()))
+        self.poll(&format!("no {css}"), || {
+            Ok(self.hydrated()? && self.find(css).is_ok())
+        })
+    }
+
+    /// Whether the page has hydrated (the app marks the body).
+    fn hydrated(&self) -> anyhow::Result<bool> {
+        Ok(
+            self.script("return document.body.hasAttribute('data-hydrated');")?
+                == Value::Bool(true),
+        )
     }
 
     /// Waits (up to 30 s) until the element matching `css` shows `text`.

@@ -19,4 +19,9 @@ pub use serve::{WebContext, router};
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_body(App);
+    // Says the page listens now (what a person types before this is not seen; the end-to-end
+    // test waits for it).
+    if let Some(body) = leptos::prelude::document().body() {
+        let _ = body.set_attribute("data-hydrated", "");
+    }
 }

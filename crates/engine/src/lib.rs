@@ -18,6 +18,7 @@ mod input;
 mod jobs;
 mod live;
 mod models;
+mod offered;
 mod paths;
 mod progress;
 mod queries;

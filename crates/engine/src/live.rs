@@ -163,7 +163,7 @@ impl Engine {
             }
         }
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let watcher = RootWatcher::start(&roots, &self.settings().watch, &tx)?;
+        let mut watcher = RootWatcher::start(&roots, &self.settings().watch, &tx)?;
         report(&LiveEvent::Watching(watcher.methods().to_vec()));
         let rescan_every = match self.settings().watch.rescan_minutes {
             0 => None,
@@ -212,7 +212,15 @@ impl Engine {
                     scan = true;
                     next_rescan = rescan_every.map(|every| Instant::now() + every);
                 }
-                () = nudged(live) => more = true,
+                () = when(live.map(LiveSearch::nudged)) => more = true,
+                () = when(live.map(LiveSearch::roots_moved)) => {
+                    let roots: Vec<PathBuf> =
+                        self.roots().await?.into_iter().map(|r| r.path).collect();
+                    // The old watcher stops when replaced.
+                    watcher = RootWatcher::start(&roots, &self.settings().watch, &tx)?;
+                    report(&LiveEvent::Watching(watcher.methods().to_vec()));
+                    scan = true;
+                }
                 _ = stop.changed() => {}
             }
         }
@@ -278,12 +286,21 @@ impl Engine {
             .captioner
             .filter(|_| self.settings().captions.enabled)
         {
+            // New photos are found by their names, tags and facts before captioning (seconds a
+            // photo with the larger captioners) holds them back.
+            self.sync_live_text(live).await?;
             let summary = self
                 .caption_pending(captioner, CAPTIONS_PER_PASS, &|_, _| {})
                 .await?;
             pass.captioned = summary.captioned;
             more |= summary.captioned > 0 && summary.deferred == 0;
         }
+        self.sync_live_text(live).await?;
+        Ok((pass, more))
+    }
+
+    /// Brings the text index (the live search's, or the one on disk) up to the store.
+    async fn sync_live_text(&self, live: Option<&LiveSearch>) -> Result<()> {
         match live {
             Some(live) => {
                 let seen = live.read().indices.text.watermark().map_err(Error::Text)?;
@@ -293,7 +310,7 @@ impl Engine {
             }
             None => self.sync_text(&mut self.open_text()?).await?,
         }
-        Ok((pass, more))
+        Ok(())
     }
 }
 
@@ -306,9 +323,10 @@ fn wants_scan(change: &Change) -> bool {
 }
 
 /// Completes when `live` is nudged; never without one.
-async fn nudged(live: Option<&LiveSearch>) {
-    match live {
-        Some(live) => live.nudged().await,
+/// Completes with `wait`; never when there is nothing to wait for (no live search).
+async fn when(wait: Option<impl std::future::Future<Output = ()>>) {
+    match wait {
+        Some(wait) => wait.await,
         None => std::future::pending().await,
     }
 }

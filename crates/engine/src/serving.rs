@@ -24,6 +24,8 @@ pub struct LiveSearch {
     state: RwLock<Active>,
     /// Wakes the live library for work that is not a file change (a new smart album).
     nudge: tokio::sync::Notify,
+    /// Wakes it to watch the roots again and scan them (a root added or removed).
+    roots: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for LiveSearch {
@@ -44,6 +46,7 @@ impl LiveSearch {
                 queries: TextBatcher::default(),
             }),
             nudge: tokio::sync::Notify::new(),
+            roots: tokio::sync::Notify::new(),
         }
     }
 
@@ -121,6 +124,17 @@ impl LiveSearch {
     /// Completes when [`Self::nudge`] was called.
     pub(crate) async fn nudged(&self) {
         self.nudge.notified().await;
+    }
+
+    /// Tells the live library the roots changed: it watches the new list and scans it (photos
+    /// of a removed root leave both indices in that pass).
+    pub fn roots_changed(&self) {
+        self.roots.notify_one();
+    }
+
+    /// Completes when [`Self::roots_changed`] was called.
+    pub(crate) async fn roots_moved(&self) {
+        self.roots.notified().await;
     }
 
     /// The active model's id.

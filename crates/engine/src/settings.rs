@@ -74,6 +74,9 @@ pub struct StorageSettings {
     pub data_dir: PathBuf,
     /// The database URL; empty means `sqlite://DATA_DIR/shoebox.db`.
     pub database_url: String,
+    /// Folders whose sub-folders an admin may add as library roots from the web UI, by
+    /// choosing one from a list the server makes (a browser never sends a path).
+    pub root_parents: Vec<PathBuf>,
 }
 
 /// A setting's value from a command-line flag.

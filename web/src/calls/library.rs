@@ -148,7 +148,10 @@ fn stage_name(stage: &str, lang: Option<&str>) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct LibraryView {
     pub(crate) photos: u64,
-    pub(crate) roots: Vec<String>,
+    /// The roots (admins only): id and folder.
+    pub(crate) roots: Vec<(i64, String)>,
+    /// Folders an admin may add as roots (`[storage] root_parents`), in the server's order.
+    pub(crate) offered: Vec<String>,
     pub(crate) stages: Vec<StageRow>,
     pub(crate) failures: Vec<(i64, String)>,
     /// The catalog's CLIP models: name, installed, the one the settings name.
@@ -173,16 +176,23 @@ pub(crate) async fn library() -> Result<LibraryView, ServerFnError> {
         .map(|m| (m.name, m.installed, m.active))
         .collect();
     // Roots are paths on the server: admins only, as in the API.
-    let roots = if user.role == shoebox_core::Role::Admin {
-        engine.roots().await.map_err(ssr::shown)?
+    let (roots, offered) = if user.role == shoebox_core::Role::Admin {
+        (
+            engine.roots().await.map_err(ssr::shown)?,
+            engine.offered_roots().await.map_err(ssr::shown)?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     Ok(LibraryView {
         photos: progress.photos,
         roots: roots
             .into_iter()
-            .map(|r| r.path.display().to_string())
+            .map(|r| (r.id.0, r.path.display().to_string()))
+            .collect(),
+        offered: offered
+            .into_iter()
+            .map(|dir| dir.display().to_string())
             .collect(),
         stages: progress
             .stages
@@ -205,4 +215,50 @@ pub(crate) async fn library() -> Result<LibraryView, ServerFnError> {
         searching_with: context.live.map(|live| live.model_id()),
         answering: context.answerer.is_some(),
     })
+}
+
+/// The signed-in admin, or why not.
+#[cfg(feature = "ssr")]
+async fn admin() -> Result<(), ServerFnError> {
+    if ssr::signed_in().await?.role == shoebox_core::Role::Admin {
+        Ok(())
+    } else {
+        Err(ServerFnError::new(
+            "only an admin changes the library's folders",
+        ))
+    }
+}
+
+/// Adds the `index`-th offered folder (still named `name`) as a root; the live library
+/// watches and scans it at once.
+#[server(prefix = "/ui")]
+pub(crate) async fn add_root(index: usize, name: String) -> Result<(), ServerFnError> {
+    admin().await?;
+    let context = ssr::context()?;
+    context
+        .engine
+        .add_offered_root(index, &name)
+        .await
+        .map_err(ssr::shown)?;
+    if let Some(live) = context.live {
+        live.roots_changed();
+    }
+    Ok(())
+}
+
+/// Removes a root with every record under it; the live library's next pass takes its photos
+/// out of both indices.
+#[server(prefix = "/ui")]
+pub(crate) async fn remove_root(id: i64) -> Result<(), ServerFnError> {
+    admin().await?;
+    let context = ssr::context()?;
+    context
+        .engine
+        .remove_root(&id.to_string())
+        .await
+        .map_err(ssr::shown)?;
+    if let Some(live) = context.live {
+        live.roots_changed();
+    }
+    Ok(())
 }

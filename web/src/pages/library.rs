@@ -5,10 +5,11 @@
     reason = "leptos' #[component] makes each component's props public"
 )]
 
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use super::{SignedIn, follow_progress, shown};
-use crate::calls::{StageRow, library};
+use super::{Failure, SignedIn, follow_progress, shown};
+use crate::calls::{AddRoot, RemoveRoot, StageRow, library};
 
 /// The library: roots, each stage's progress (live from the progress stream), failures.
 #[component]
@@ -22,7 +23,12 @@ pub(crate) fn LibraryPage() -> impl IntoView {
 
 #[component]
 fn Progress() -> impl IntoView {
-    let state = Resource::new(|| (), |()| library());
+    let add = ServerAction::<AddRoot>::new();
+    let remove = ServerAction::<RemoveRoot>::new();
+    let state = Resource::new(
+        move || (add.version().get(), remove.version().get()),
+        |_| library(),
+    );
     // Then every second from the API's progress stream (server-sent events), in the browser.
     let live = RwSignal::new(None::<Vec<StageRow>>);
     Effect::new(move |_| follow_progress(live));
@@ -37,8 +43,52 @@ fn Progress() -> impl IntoView {
                             view! {
                                 <p class="photos">{format!("{} photos", l.photos)}</p>
                                 <ul class="roots">
-                                    {l.roots.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}
+                                    {l
+                                        .roots
+                                        .into_iter()
+                                        .map(|(id, folder)| {
+                                            view! {
+                                                <li>
+                                                    {folder.clone()}
+                                                    <ActionForm action=remove>
+                                                        <input type="hidden" name="id" value=id/>
+                                                        <button type="submit" class="remove-root" aria-label=format!("stop indexing {folder}")>
+                                                            "Remove"
+                                                        </button>
+                                                    </ActionForm>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
                                 </ul>
+                                {(!l.offered.is_empty())
+                                    .then(|| {
+                                        view! {
+                                            <h2>"Add a folder"</h2>
+                                            <ul class="offered">
+                                                {l
+                                                    .offered
+                                                    .into_iter()
+                                                    .enumerate()
+                                                    .map(|(index, folder)| {
+                                                        let name = folder.rsplit('/').next().unwrap_or_default().to_owned();
+                                                        view! {
+                                                            <li>
+                                                                {folder.clone()}
+                                                                <ActionForm action=add>
+                                                                    <input type="hidden" name="index" value=index/>
+                                                                    <input type="hidden" name="name" value=name/>
+                                                                    <button type="submit" class="add-root" aria-label=format!("index {folder}")>
+                                                                        "Add"
+                                                                    </button>
+                                                                </ActionForm>
+                                                            </li>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </ul>
+                                        }
+                                    })}
                                 <table
                                     class="stages"
                                     data-source=move || if live.get().is_some() { "stream" } else { "page" }
@@ -109,5 +159,7 @@ fn Progress() -> impl IntoView {
                     })
             }}
         </Transition>
+        <Failure result=move || add.value().get()/>
+        <Failure result=move || remove.value().get()/>
     }
 }
