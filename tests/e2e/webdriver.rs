@@ -88,6 +88,11 @@ impl Browser {
         })
     }
 
+    /// Whether an element matches `css` now.
+    pub(crate) fn find_now(&self, css: &str) -> bool {
+        self.find(css).is_ok()
+    }
+
     /// Whether the page has hydrated (the app marks the body).
     fn hydrated(&self) -> anyhow::Result<bool> {
         Ok(

@@ -134,10 +134,14 @@ pub(crate) fn MoreLikeThis(photo: i64, caption: String) -> impl IntoView {
     Effect::new(move |_| follow_progress(library));
     let moved =
         move || library.with(|rows| rows.as_ref().map(|r| r.iter().map(|s| s.done).sum::<u64>()));
-    let made = Resource::new(
-        move || (photo, finished.get(), moved()),
-        |(photo, _, _)| variations(photo),
-    );
+    // Read in the browser only, once the page has hydrated: the list changes with the live
+    // stream, which must not race the hydration of the page around it.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let made = LocalResource::new(move || {
+        let _ = (finished.get(), moved());
+        variations(photo)
+    });
     view! {
         <section class="more-like-this">
             <h2>"More like this"</h2>
@@ -176,6 +180,7 @@ pub(crate) fn MoreLikeThis(photo: i64, caption: String) -> impl IntoView {
                         }
                     })
             }}
+            <Show when=move || hydrated.get()>
             <Transition fallback=|| ()>
                 {move || {
                     made.get()
@@ -217,6 +222,7 @@ pub(crate) fn MoreLikeThis(photo: i64, caption: String) -> impl IntoView {
                         })
                 }}
             </Transition>
+            </Show>
         </section>
     }
 }
