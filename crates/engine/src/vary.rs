@@ -207,7 +207,8 @@ impl Engine {
     }
 
     /// Runs `plan` with `model` (blocking: call from a worker thread): each variation written
-    /// into the generated folder as it is made. `on_step(variation, step, steps)` after each
+    /// into the generated folder as it is made; a request that fails or is cancelled part-way
+    /// removes what it wrote. `on_step(variation, step, steps)` after each
     /// sampler step; stops before the next step once `cancel` is set.
     pub fn vary_photo(
         &self,
@@ -220,17 +221,28 @@ impl Engine {
         let photo = self.load_file(&plan.path)?;
         let dir = self.data_dir().generated();
         fs_err::create_dir_all(&dir)?;
-        let mut made = Vec::with_capacity(plan.count);
+        let mut made: Vec<Varied> = Vec::with_capacity(plan.count);
         for i in 0..plan.count {
             let variation = Variation {
                 seed: plan.variation.seed.wrapping_add(i as u64),
                 ..plan.variation.clone()
             };
-            let image = model.vary(&photo, &variation, cancel, &mut |step, steps| {
-                on_step(i, step, steps);
-            })?;
             let file = format!("{}-{}-{}.png", plan.source, variation.seed, unique());
-            write_png(&self.data_dir().generating(), &dir.join(&file), &image)?;
+            let written = model
+                .vary(&photo, &variation, cancel, &mut |step, steps| {
+                    on_step(i, step, steps);
+                })
+                .map_err(Error::from)
+                .and_then(|image| {
+                    write_png(&self.data_dir().generating(), &dir.join(&file), &image)
+                });
+            if let Err(e) = written {
+                // A request makes all its variations or none: what it wrote goes.
+                for earlier in &made {
+                    let _ = fs_err::remove_file(dir.join(&earlier.file));
+                }
+                return Err(e);
+            }
             made.push(Varied {
                 file,
                 seed: variation.seed,

@@ -167,6 +167,43 @@ async fn an_unreadable_source_fails_clearly_and_keeps_the_library() -> anyhow::R
 }
 
 #[tokio::test]
+async fn a_request_cancelled_part_way_leaves_no_file() -> anyhow::Result<()> {
+    let (lib, cat) = library(|_| {}).await?;
+    let engine = &lib.engine;
+    let sd = engine.diffusion(Some(&fixture("sd-tiny")))?;
+    let request = VaryRequest {
+        steps: Some(4),
+        strength: Some(1.0),
+        ..ask(1, 2)
+    };
+    let plan = engine.plan_variation(cat, &request).await?;
+    let cancel = AtomicBool::new(false);
+    let mut seen = Vec::new();
+    // Cancelled during the second variation, after the first was written.
+    let result = engine.vary_photo(&sd, &plan, &cancel, &mut |variation, step, _| {
+        seen.push((variation, step));
+        if variation == 1 {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    assert!(
+        matches!(
+            result,
+            Err(Error::Model(shoebox_engine::ModelError::Cancelled))
+        ),
+        "{result:?}"
+    );
+    assert_eq!(seen, [(0, 1), (0, 2), (0, 3), (0, 4), (1, 1)]);
+    let generated = engine.data_dir().generated();
+    assert_eq!(
+        fs_err::read_dir(&generated)?.count(),
+        0,
+        "the first variation was removed"
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn requests_over_the_limits_are_refused() -> anyhow::Result<()> {
     let (lib, cat) = library(|s| {
         s.vary.max_count = 2;
