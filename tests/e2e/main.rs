@@ -73,17 +73,17 @@ fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
     // The tiny BLIP VQA answers questions.
     let models = dir.join("models");
     fs_err::create_dir_all(&models)?;
-    copy_dir(
+    shoebox_testkit::copy_dir(
         &workspace().join("tests/fixtures/blip-vqa-tiny"),
         &models.join("blip-vqa-tiny"),
     )?;
     // And the tiny BLIP captions them.
-    copy_dir(
+    shoebox_testkit::copy_dir(
         &workspace().join("tests/fixtures/blip-tiny"),
         &models.join("blip-tiny"),
     )?;
     // And the tiny Stable Diffusion makes variations ("more like this").
-    copy_dir(
+    shoebox_testkit::copy_dir(
         &workspace().join("tests/fixtures/sd-tiny"),
         &models.join("sd-tiny"),
     )?;
@@ -129,20 +129,6 @@ fn serve(dir: &Path) -> anyhow::Result<(Process, String)> {
         ureq::get(&ready).call().is_ok()
     })?;
     Ok((server, base))
-}
-
-/// Copies a folder and its sub-folders (links followed).
-fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
-    fs_err::create_dir_all(to)?;
-    for entry in fs_err::read_dir(from)? {
-        let entry = entry?;
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()))?;
-        } else {
-            fs_err::copy(entry.path(), to.join(entry.file_name()))?;
-        }
-    }
-    Ok(())
 }
 
 fn chromedriver() -> anyhow::Result<(Process, String)> {

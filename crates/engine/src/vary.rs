@@ -234,7 +234,7 @@ impl Engine {
                 })
                 .map_err(Error::from)
                 .and_then(|image| {
-                    write_png(&self.data_dir().generating(), &dir.join(&file), &image)
+                    write_png(&self.data_dir().generating(), &dir.join(&file), image)
                 });
             if let Err(e) = written {
                 // A request makes all its variations or none: what it wrote goes.
@@ -324,8 +324,8 @@ fn unique() -> String {
 
 /// Writes `image` as a PNG at `path`: first beside the generated folder (outside every root),
 /// then renamed into place, so a scan never reads half a file.
-fn write_png(partial_dir: &Path, path: &Path, image: &shoebox_core::Pixels) -> Result<()> {
-    let buffer = image::RgbImage::from_raw(image.width, image.height, image.rgb.clone())
+fn write_png(partial_dir: &Path, path: &Path, image: shoebox_core::Pixels) -> Result<()> {
+    let buffer = image::RgbImage::from_raw(image.width, image.height, image.rgb)
         .ok_or_else(|| Error::Library(shoebox_core::Error::Invalid("a broken image".to_owned())))?;
     fs_err::create_dir_all(partial_dir)?;
     let partial = partial_dir.join(path.file_name().unwrap_or_default());

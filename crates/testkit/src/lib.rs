@@ -27,6 +27,21 @@ pub fn fixture(name: &str) -> Result<Vec<u8>> {
     Ok(fs_err::read(fixture_photos().join(name))?)
 }
 
+/// Copies the folder `from` with its sub-folders into a new folder `to` (links followed: a
+/// fixture that links a shared file gets a copy of it).
+pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    fs_err::create_dir_all(to)?;
+    for entry in fs_err::read_dir(from)? {
+        let entry = entry?;
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()))?;
+        } else {
+            fs_err::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes `bytes` to `root/rel`, creating folders.
 pub fn put(root: &Path, rel: &str, bytes: &[u8]) -> Result<PathBuf> {
     let path = root.join(rel);

@@ -40,10 +40,15 @@ async fn post(url: &str, body: &JsValue, json: bool) -> Result<web_sys::Response
         return Ok(response);
     }
     let text = text(&response).await.unwrap_or_default();
-    Err(serde_json::from_str::<serde_json::Value>(&text)
+    Err(error_message(&text)
+        .unwrap_or_else(|| format!("the server answered {}", response.status())))
+}
+
+/// The message of an API error body (`{"error": {"code", "message"}}`).
+fn error_message(body: &str) -> Option<String> {
+    serde_json::from_str::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| format!("the server answered {}", response.status())))
 }
 
 /// A whole response body as text.
@@ -153,10 +158,7 @@ pub(crate) async fn ask_over(
                     return serde_json::from_str(data).map_err(|e| e.to_string());
                 }
                 Some(("error", data)) => {
-                    return Err(serde_json::from_str::<serde_json::Value>(data)
-                        .ok()
-                        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-                        .unwrap_or_else(|| data.to_owned()));
+                    return Err(error_message(data).unwrap_or_else(|| data.to_owned()));
                 }
                 _ => {}
             }

@@ -8,7 +8,6 @@ use shoebox_engine::{Engine, VaryRequest};
 
 use crate::cli::VaryArgs;
 use crate::output;
-use crate::progress::Bar;
 
 #[derive(Serialize)]
 struct Report {
@@ -51,8 +50,7 @@ pub(crate) async fn run(engine: &Engine, photo: i64, args: &VaryArgs) -> anyhow:
         .record_variations(&plan, model.model_id(), &made)
         .await?;
     // Read, embedded and tagged like any photo, so searches with --generated find them.
-    let scan = Bar::new(true);
-    engine.index(&[], &scan).await?;
+    engine.index(&[], &()).await?;
     super::index::embed_new(engine, args.model.model_dir.as_deref(), true).await?;
     let variations: Vec<VariationRecord> = engine
         .variations_of(source)

@@ -71,13 +71,3 @@ pub(crate) fn max_abs_diff(
 ) -> anyhow::Result<f32> {
     Ok((a - b)?.abs()?.flatten_all()?.max(0)?.to_scalar::<f32>()?)
 }
-
-/// Copies the files of `from` (links followed) into a new folder `to`.
-pub(crate) fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
-    fs_err::create_dir_all(to)?;
-    for entry in fs_err::read_dir(from)? {
-        let entry = entry?;
-        fs_err::copy(entry.path(), to.join(entry.file_name()))?;
-    }
-    Ok(())
-}
