@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 pub(crate) use account::{SetUp, SignIn, SignOut};
 #[cfg(feature = "hydrate")]
 pub(crate) use library::Streamed;
-pub(crate) use library::{AddRoot, CreateAlbum, RemoveRoot, StageRow, albums, library, tags};
+pub(crate) use library::{
+    AddRoot, CreateAlbum, RemoveRoot, RetryJobs, StageRow, albums, library, tags,
+};
 pub(crate) use photo::{AddTag, Ask, RemoveTag, photo, similar, variations};
 pub(crate) use search::{Narrowing, search};
 

@@ -110,6 +110,10 @@ pub(crate) enum Command {
         /// Follow the pipeline: each stage's progress, rate and ETA every second until Ctrl-C.
         #[arg(long, conflicts_with = "json")]
         watch: bool,
+        /// Queue the dead jobs (out of attempts) again first, with fresh attempts: after the
+        /// cause is fixed (a model replaced, a file repaired).
+        #[arg(long)]
+        retry: bool,
     },
     /// Show one photo's record.
     Show {

@@ -45,9 +45,21 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status {
             failures,
             json,
-            watch: false,
-        } => status::run(&engine, failures, json).await,
-        Command::Status { watch: true, .. } => status::follow(&engine).await,
+            watch,
+            retry,
+        } => {
+            if retry {
+                let queued = engine.retry_dead_jobs(None).await?;
+                eprintln!(
+                    "Queued {queued} dead job(s) again; a running `shoebox serve` or `watch` takes them."
+                );
+            }
+            if watch {
+                status::follow(&engine).await
+            } else {
+                status::run(&engine, failures, json).await
+            }
+        }
         Command::Show { id, json } => show::run(&engine, id, json).await,
         Command::Roots { command } => roots::run(&engine, command).await,
         Command::Albums { command } => albums::run(&engine, command).await,

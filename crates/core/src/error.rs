@@ -5,8 +5,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Errors crossing a port boundary.
 ///
-/// `NotFound`, `Conflict` and `Invalid` are the user's to fix and safe to show; `Backend` is
-/// an internal failure whose details belong in logs.
+/// `NotFound`, `Conflict` and `Invalid` are the user's to fix and safe to show; `Unavailable`
+/// passes (retry later); `Backend` is an internal failure whose details belong in logs.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The thing asked for does not exist.
@@ -21,6 +21,16 @@ pub enum Error {
     /// The request itself is malformed.
     #[error("{0}")]
     Invalid(String),
+    /// The adapter cannot be reached, or another program holds it locked, right now: the same
+    /// call may succeed later.
+    #[error("{context}: unavailable right now")]
+    Unavailable {
+        /// What the adapter was doing.
+        context: String,
+        /// The adapter's own error.
+        #[source]
+        source: BoxError,
+    },
     /// The adapter failed (database, filesystem, ...).
     #[error("{context}")]
     Backend {

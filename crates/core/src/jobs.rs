@@ -1,18 +1,19 @@
-//! The durable job queue's types: a photo's work in one pipeline stage, claimed by a worker
-//! under a lease, retried with backoff, kept with its reason when it fails for good.
+//! The job system's types: a photo's work in one pipeline stage, for one model (its scope),
+//! claimed by a worker under a lease, retried with backoff, dead with its reason after its
+//! attempts run out.
 //!
-//! What work exists is decided by the store's state (a photo lacking a current embedding, tags,
-//! a caption); a job makes that work claimable by exactly one worker at a time, remembers its
-//! failures, and orders it. Keys are deterministic — the photo, the model and the content —
-//! so enqueuing the same work twice is one job.
+//! Jobs carry their work — the kind, the scope, the photo and the content it is made from —
+//! so a worker needs nothing else to do it. They appear when the work does (see
+//! [`JobScope`]): a photo's content is new or changed, an embedding lands, a model or tagger is
+//! configured. Keys are the work itself, so enqueuing the same work twice is one job.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::PhotoId;
+use crate::{ContentHash, PhotoId};
 
-/// A pipeline stage that runs as jobs; each has exactly one handler (a `match` in the engine).
+/// A pipeline stage that runs as jobs; each has exactly one handler, in the engine's registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
@@ -50,7 +51,7 @@ impl fmt::Display for JobKind {
     }
 }
 
-/// How soon work runs: higher first.
+/// How soon work runs, across kinds: higher first.
 pub mod priority {
     /// A new or changed photo's embedding and tags.
     pub const NEW_PHOTO: i32 = 30;
@@ -60,31 +61,78 @@ pub mod priority {
     pub const CAPTION: i32 = 10;
 }
 
-/// Work to enqueue.
+/// A scope the queue keeps work for: while it is set, every usable photo lacking the scope's
+/// data has a job, enqueued by the store when the photo (or, for tags, its embedding) appears
+/// or changes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewJob {
-    /// The photo it is for.
-    pub photo: PhotoId,
-    /// Unique within its kind for the same work (the photo and its content, with the scope).
-    pub key: String,
-    /// What the work is for (a model, a tagger, a captioner and language): a worker claims
-    /// the jobs of the scopes it has models for.
+pub struct JobScope {
+    /// The stage.
+    pub kind: JobKind,
+    /// The name jobs carry: the CLIP model for embeddings, the tagger for tags, the captioner
+    /// and language for captions.
     pub scope: String,
+    /// The model whose data the scope needs: the CLIP model (embeddings, and the embeddings
+    /// tags score), or the captioner.
+    pub model: String,
+    /// The caption's language (empty for other kinds).
+    pub lang: String,
     /// See [`priority`].
     pub priority: i32,
 }
 
-/// A claimed job.
+/// Work to enqueue by hand (the store enqueues a set scope's work itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    /// The stage.
+    pub kind: JobKind,
+    /// What the work is for (see [`JobScope::scope`]).
+    pub scope: String,
+    /// The photo.
+    pub photo: PhotoId,
+    /// The content the work is made from.
+    pub hash: ContentHash,
+    /// See [`priority`].
+    pub priority: i32,
+}
+
+/// One claim of a job: the job, its holder, and which claim of it this is. The queue refuses
+/// completions, failures, renewals and give-backs from any claim but the job's latest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Claim {
+    /// The queue's id of the job.
+    pub job: i64,
+    /// The worker holding it.
+    pub owner: String,
+    /// The job's claims so far, this one included: the fencing token.
+    pub token: i64,
+}
+
+/// A claimed job: its work and its claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
-    /// The queue's id.
-    pub id: i64,
-    /// The photo it is for.
+    /// The stage.
+    pub kind: JobKind,
+    /// What the work is for.
+    pub scope: String,
+    /// The photo.
     pub photo: PhotoId,
-    /// Its key.
-    pub key: String,
-    /// Claims so far, this one included.
+    /// The content the work is made from.
+    pub hash: ContentHash,
+    /// Attempts so far, this one included (a claim given back does not count).
     pub attempts: u32,
+    /// The claim.
+    pub claim: Claim,
+}
+
+/// What a worker asks the queue for: jobs of one kind and scope, at most `limit` at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    /// The stage.
+    pub kind: JobKind,
+    /// The scope it has the model for.
+    pub scope: String,
+    /// Jobs per claim at most.
+    pub limit: u32,
 }
 
 /// The queue's jobs of one kind by state (finished jobs leave the queue).
@@ -97,11 +145,11 @@ pub struct JobCounts {
     pub queued: u64,
     /// Claimed by a worker.
     pub running: u64,
-    /// Failed for good.
-    pub failed: u64,
+    /// Out of attempts: kept with the reason until retried.
+    pub dead: u64,
 }
 
-/// A job that failed for good.
+/// A job out of attempts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobFailure {

@@ -14,6 +14,7 @@ mod jobs;
 mod metadata;
 mod photo;
 mod query;
+mod queue;
 mod root;
 mod store;
 mod user;
@@ -25,10 +26,11 @@ pub use embedding::{Embedding, ImageEmbedder, Pixels, TextEmbedder};
 pub use error::{BoxError, Error, Result};
 pub use filters::{FolderRef, Generated, MEDIA_GENERATED, SearchFilters, day_start};
 pub use ids::{ContentHash, PhotoId, RootId, hex, unhex32};
-pub use jobs::{Job, JobCounts, JobFailure, JobKind, NewJob, priority};
+pub use jobs::{Claim, Job, JobCounts, JobFailure, JobKind, JobScope, NewJob, Wanted, priority};
 pub use metadata::{Exposure, GpsPosition, ImageFormat, PhotoMetadata, TakenAt};
 pub use photo::{FileStamp, KnownPhoto, Photo, PhotoStatus, PhotoWrite, ScanOutcome, ScanProblem};
 pub use query::{MAX_QUERY_BYTES, ParsedQuery, QueryTerm};
+pub use queue::JobQueue;
 pub use root::Root;
 pub use store::{
     FailureReport, LibraryStatus, MetadataStore, PendingPhoto, PhotoTag, StoredCaption,

@@ -2,14 +2,12 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ApiToken, ContentHash, Job, JobCounts, JobFailure, JobKind, KnownPhoto, NewJob, Photo, PhotoId,
-    PhotoWrite, Result, Role, Root, RootId, ScanProblem, Session, SessionInfo, SmartAlbum, User,
-    VariationRecord,
+    ApiToken, ContentHash, KnownPhoto, Photo, PhotoId, PhotoWrite, Result, Role, Root, RootId,
+    ScanProblem, Session, SessionInfo, SmartAlbum, User, VariationRecord,
 };
 
 /// Counts and problems for `shoebox status`.
@@ -130,7 +128,17 @@ pub trait MetadataStore: Send + Sync {
     fn remove_root(&self, id: RootId) -> impl Future<Output = Result<()>> + Send;
 
     /// Every photo record under a root, in any status.
-    fn known_photos(&self, root: RootId) -> impl Future<Output = Result<Vec<KnownPhoto>>> + Send;
+    fn known_photos(&self, root: RootId) -> impl Future<Output = Result<Vec<KnownPhoto>>> + Send {
+        self.known_photos_under(root, "")
+    }
+
+    /// Every record (any status) of `root` at or under the folder `under` (`/`-separated,
+    /// relative to the root; `""` for the whole root).
+    fn known_photos_under(
+        &self,
+        root: RootId,
+        under: &str,
+    ) -> impl Future<Output = Result<Vec<KnownPhoto>>> + Send;
 
     /// One photo record.
     fn photo(&self, id: PhotoId) -> impl Future<Output = Result<Option<Photo>>> + Send;
@@ -161,6 +169,13 @@ pub trait MetadataStore: Send + Sync {
         model_id: &str,
         embeddings: Vec<StoredEmbedding>,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// A usable photo's embedding by `model_id`, when it is current.
+    fn embedding(
+        &self,
+        model_id: &str,
+        photo: PhotoId,
+    ) -> impl Future<Output = Result<Option<StoredEmbedding>>> + Send;
 
     /// The current embeddings of every usable photo for `model_id`.
     fn live_embeddings(
@@ -260,48 +275,6 @@ pub trait MetadataStore: Send + Sync {
 
     /// Every usable photo.
     fn live_photos(&self) -> impl Future<Output = Result<Vec<Photo>>> + Send;
-
-    /// Adds jobs of `kind`, each unless its key is already queued, running or failed; returns
-    /// how many were added.
-    fn enqueue_jobs(
-        &self,
-        kind: JobKind,
-        jobs: Vec<NewJob>,
-    ) -> impl Future<Output = Result<u64>> + Send;
-
-    /// Claims up to `limit` jobs of `kind` in `scope` for `owner` until `lease` from now,
-    /// highest priority first: queued ones past their backoff, and running ones whose lease
-    /// expired (their worker died).
-    fn claim_jobs(
-        &self,
-        kind: JobKind,
-        scope: &str,
-        owner: &str,
-        limit: u32,
-        lease: Duration,
-    ) -> impl Future<Output = Result<Vec<Job>>> + Send;
-
-    /// Removes finished jobs from the queue.
-    fn complete_jobs(&self, ids: Vec<i64>) -> impl Future<Output = Result<()>> + Send;
-
-    /// Records a failed claim: queued again after `retry_in`, or failed for good (kept with
-    /// its reason) when `None`.
-    fn fail_job(
-        &self,
-        id: i64,
-        reason: &str,
-        retry_in: Option<Duration>,
-    ) -> impl Future<Output = Result<()>> + Send;
-
-    /// Puts running jobs not claimed by `owner` back in the queue (for a worker that knows it
-    /// is the only one, at start-up); returns how many.
-    fn release_jobs(&self, owner: &str) -> impl Future<Output = Result<u64>> + Send;
-
-    /// The queue's jobs by kind and state.
-    fn job_counts(&self) -> impl Future<Output = Result<Vec<JobCounts>>> + Send;
-
-    /// Up to `limit` jobs failed for good, newest first.
-    fn job_failures(&self, limit: u32) -> impl Future<Output = Result<Vec<JobFailure>>> + Send;
 
     /// Creates the first user, an admin, unless a user exists already (then `None`): the
     /// first-run setup, safe against two at once.

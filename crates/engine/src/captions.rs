@@ -1,17 +1,16 @@
-//! Captions: the captioning stage (each usable photo without a current caption by the
-//! captioner, in each configured language it writes), stored per photo × model × language and
-//! sent to the text index.
+//! Captions: the captioning stage's handler (each usable photo without a current caption by
+//! the captioner, in each configured language it writes, as jobs), stored per photo × model ×
+//! language and sent to the text index.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use shoebox_core::{
-    Captioner, JobKind, MetadataStore, PendingPhoto, PhotoId, StoredCaption, priority,
-};
+use shoebox_core::{Captioner, Job, JobKind, MetadataStore, PhotoId, StoredCaption};
 use shoebox_text::Caption;
 
-use crate::jobs::{Work, job_key};
+use crate::jobs::{Handlers, Outcome};
 use crate::{Engine, Result};
 
 /// The `[captions]` section.
@@ -51,6 +50,14 @@ impl CaptionSettings {
     }
 }
 
+/// Whether captions may run now (`captions.utc_hours`).
+pub(crate) fn in_caption_hours(settings: &CaptionSettings) -> Result<bool> {
+    let window = settings
+        .window()
+        .map_err(|e| crate::Error::Settings(Box::new(figment::Error::from(e))))?;
+    Ok(window.is_none_or(|window| in_window(window, utc_hour())))
+}
+
 /// The hour of the day now, UTC.
 fn utc_hour() -> u8 {
     let secs = std::time::SystemTime::now()
@@ -86,112 +93,99 @@ pub struct CaptionSummary {
 
 impl Engine {
     /// Captions every usable photo that lacks a current caption by `model` in a configured
-    /// language (at most `captions.limit` per language), stores each as it is written (an
+    /// language (at most `captions.limit` per run), stores each as it is written (an
     /// interrupted run keeps what it did), and brings the text index in step (it must not be
-    /// open elsewhere in this process).
-    /// `progress(done, total)`.
+    /// open elsewhere in this process). `progress(done, total)`.
     pub async fn caption_library(
         &self,
         model: &dyn Captioner,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<CaptionSummary> {
         let limit = match self.settings().captions.limit {
-            0 => u32::MAX,
-            limit => limit,
+            0 => usize::MAX,
+            limit => usize::try_from(limit).unwrap_or(usize::MAX),
         };
-        let summary = self.caption_pending(model, limit, progress).await?;
+        let mut handlers = Handlers {
+            owns: &[JobKind::Caption],
+            embed: Vec::new(),
+            tag: None,
+            caption: Some(model),
+        };
+        let started = Instant::now();
+        let done = AtomicUsize::new(0);
+        let ran = self
+            .run_jobs(
+                &mut handlers,
+                &|| done.load(Ordering::Relaxed) >= limit,
+                &|settled, total| {
+                    done.store(settled, Ordering::Relaxed);
+                    progress(settled, total.min(limit));
+                },
+            )
+            .await?;
         let mut text = self.open_text()?;
         self.sync_text(&mut text).await?;
-        Ok(summary)
+        let captioned = ran.done(JobKind::Caption, None);
+        Ok(CaptionSummary {
+            captioned,
+            failed: ran
+                .failed
+                .into_iter()
+                .map(|(_, photo, reason)| (photo, reason))
+                .collect(),
+            unsupported_languages: ran.unsupported_languages,
+            deferred: ran.deferred,
+            mean_seconds: if captioned > 0 {
+                started.elapsed().as_secs_f64() / captioned as f64
+            } else {
+                0.0
+            },
+        })
     }
 
-    /// Captions up to `limit` photos awaiting a caption per language and stores each (the
-    /// text index is left to the caller).
-    pub(crate) async fn caption_pending(
+    /// The captioning handler: each job's photo decoded upright and captioned in the job's
+    /// language, stored as it is written.
+    pub(crate) async fn caption_jobs(
         &self,
         model: &dyn Captioner,
-        limit: u32,
-        progress: &(dyn Fn(usize, usize) + Sync),
-    ) -> Result<CaptionSummary> {
-        let settings = &self.settings().captions;
-        let window = settings
-            .window()
-            .map_err(|e| crate::Error::Settings(Box::new(figment::Error::from(e))))?;
+        jobs: &[Job],
+    ) -> Result<Vec<Outcome>> {
+        let prompt = &self.settings().captions.prompt;
         let roots = self.store().roots().await?;
-        let mut summary = CaptionSummary::default();
-        let mut seconds = 0.0;
-        for lang in &settings.languages {
-            if !model.writes(lang) {
-                summary.unsupported_languages.push(lang.clone());
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let lang = job
+                .scope
+                .strip_prefix(model.model_id())
+                .and_then(|rest| rest.strip_prefix(':'))
+                .unwrap_or_default();
+            let Some(path) = self.job_file(job, &roots).await? else {
+                outcomes.push(Ok(()));
                 continue;
-            }
-            let scope = format!("{}:{lang}", model.model_id());
-            let work: Work<PendingPhoto> = self
-                .store()
-                .pending_captions(model.model_id(), lang, u32::MAX)
-                .await?
-                .into_iter()
-                .map(|p| (job_key(p.photo, &p.hash), p))
-                .collect();
-            self.enqueue(JobKind::Caption, &scope, priority::CAPTION, &work, |p| {
-                p.photo
-            })
-            .await?;
-            let total = work.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
-            progress(0, total);
-            let mut done = 0;
-            while done < total {
-                if let Some(window) = window
-                    && !in_window(window, utc_hour())
-                {
-                    summary.deferred += total - done;
-                    break;
-                }
-                // One at a time: a caption takes seconds, and a lease should cover what it
-                // holds.
-                let Some(job) = self.claim(JobKind::Caption, &scope, 1).await?.pop() else {
-                    break;
-                };
-                done += 1;
-                let Some((p, root)) = work
-                    .get(&job.key)
-                    .and_then(|p| Some((p, roots.iter().find(|r| r.id == p.root)?)))
-                else {
-                    self.complete(vec![job.id]).await?;
+            };
+            let started = Instant::now();
+            let image = match shoebox_indexer::load_pixels(&path, &self.settings().indexer) {
+                Ok(image) => image,
+                Err(reason) => {
+                    outcomes.push(Err(reason));
                     continue;
-                };
-                let started = Instant::now();
-                let path = root.path.join(&p.rel_path);
-                let image = match shoebox_indexer::load_pixels(&path, &self.settings().indexer) {
-                    Ok(image) => image,
-                    Err(reason) => {
-                        self.retry_later(&job, &reason).await?;
-                        summary.failed.push((p.photo, reason));
-                        continue;
-                    }
-                };
-                let text = model.caption(&image, lang, &settings.prompt)?;
-                let caption = StoredCaption {
-                    photo: p.photo,
-                    hash: p.hash,
-                    lang: lang.clone(),
-                    text,
-                };
-                self.store()
-                    .put_captions(model.model_id(), vec![caption])
-                    .await?;
-                self.complete(vec![job.id]).await?;
-                let took = started.elapsed().as_secs_f64();
-                tracing::info!(photo = %p.photo, lang, seconds = took, "captioned");
-                seconds += took;
-                summary.captioned += 1;
-                progress(done, total);
-            }
+                }
+            };
+            let text = model.caption(&image, lang, prompt)?;
+            let caption = StoredCaption {
+                photo: job.photo,
+                hash: job.hash,
+                lang: lang.to_owned(),
+                text,
+            };
+            self.store()
+                .put_captions(model.model_id(), vec![caption])
+                .await?;
+            let seconds = started.elapsed().as_secs_f64();
+            tracing::info!(photo = %job.photo, lang, seconds, "captioned");
+            outcomes.push(Ok(()));
         }
-        if summary.captioned > 0 {
-            summary.mean_seconds = seconds / summary.captioned as f64;
-        }
-        Ok(summary)
+        Ok(outcomes)
     }
 
     /// The stored captions of every usable photo (or of `photo` only), by photo, for the text

@@ -1,22 +1,21 @@
-//! The embedding stage: CLIP image embeddings of the photos that lack a current one, as jobs
-//! of the queue, stored and put into a vector index — one the caller owns, or the one live
-//! searches read (locked only while a batch goes in, so searches go on meanwhile).
+//! The embedding stage's handler: CLIP image embeddings of the photos its jobs name, stored
+//! and put into a vector index — one the caller owns, or the one live searches read (locked
+//! only while a batch goes in, so searches go on meanwhile).
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use shoebox_core::{
-    ContentHash, ImageEmbedder, JobKind, MetadataStore, PendingPhoto, PhotoId, Pixels,
+    ContentHash, ImageEmbedder, Job, MetadataStore, PhotoId, PhotoStatus, Pixels, Root,
     StoredEmbedding,
 };
 use shoebox_indexer::thumbnail_path;
-use shoebox_ml::Clip;
 use shoebox_vector::VectorIndex;
 
-use crate::jobs::{Work, job_key};
+use crate::jobs::{Embedder, Outcome};
 use crate::serving::LiveSearch;
-use crate::{EmbedSummary, Engine, Error, Result};
+use crate::{Engine, Error, Result};
 
 /// The short side a thumbnail needs to stand in for the original as CLIP's input (the
 /// models resize the short side to 224 or 256 pixels).
@@ -67,125 +66,113 @@ impl Engine {
         shoebox_indexer::load_pixels(original, &settings.indexer)
     }
 
-    /// Embeds up to `limit` photos lacking a current embedding by `clip` into `target` at
-    /// `priority`, drops the vectors of photos gone or changed, and saves the index when it
-    /// changed. `progress(done, total)`.
-    pub(crate) async fn embed_into(
+    /// Where a job's photo is, when the job is still current (the photo usable, with the
+    /// content the job was made for); `None` when there is nothing left to do.
+    pub(crate) async fn job_file(&self, job: &Job, roots: &[Root]) -> Result<Option<PathBuf>> {
+        Ok(self.store().photo(job.photo).await?.and_then(|p| {
+            let current = p.status == PhotoStatus::Ok && p.hash == Some(job.hash);
+            let root = roots.iter().find(|r| r.id == p.root)?;
+            current.then(|| root.path.join(&p.rel_path))
+        }))
+    }
+
+    /// The embedding handler: decodes the jobs' photos on the CPU pool, embeds them in one
+    /// batch, puts the vectors into the embedder's index and stores them.
+    pub(crate) async fn embed_jobs(
         &self,
-        clip: &Clip,
-        mut target: Target<'_>,
-        priority: i32,
-        limit: usize,
-        progress: &(dyn Fn(usize, usize) + Sync),
-    ) -> Result<EmbedSummary> {
-        let model = clip.model_id();
+        embedder: &mut Embedder<'_>,
+        jobs: &[Job],
+    ) -> Result<Vec<Outcome>> {
         let roots = self.store().roots().await?;
-        let work: Work<PendingPhoto> = self
+        let mut outcomes: Vec<Outcome> = vec![Ok(()); jobs.len()];
+        let mut files = Vec::with_capacity(jobs.len());
+        for (i, job) in jobs.iter().enumerate() {
+            if let Some(path) = self.job_file(job, &roots).await? {
+                files.push((i, path));
+            }
+        }
+        // Decoded on the CPU pool, a photo per thread.
+        let decoded: Vec<std::result::Result<Pixels, String>> = files
+            .par_iter()
+            .map(|(i, path)| self.clip_input(path, &jobs[*i].hash))
+            .collect();
+        let mut images = Vec::with_capacity(files.len());
+        let mut kept = Vec::with_capacity(files.len());
+        for ((i, _), pixels) in files.into_iter().zip(decoded) {
+            match pixels {
+                Ok(pixels) => {
+                    images.push(pixels);
+                    kept.push(&jobs[i]);
+                }
+                Err(reason) => outcomes[i] = Err(reason),
+            }
+        }
+        if images.is_empty() {
+            return Ok(outcomes);
+        }
+        let clip = embedder.clip;
+        let stored: Vec<StoredEmbedding> = kept
+            .iter()
+            .zip(clip.embed_images(&images)?)
+            .map(|(job, e)| StoredEmbedding {
+                photo: job.photo,
+                hash: job.hash,
+                vector: e.vector,
+            })
+            .collect();
+        let items: Vec<(PhotoId, &[f32])> = stored
+            .iter()
+            .map(|e| (e.photo, e.vector.as_slice()))
+            .collect();
+        embedder
+            .target
+            .write(|index| index.insert_batch(&items).map_err(Error::Vector))?;
+        self.store().put_embeddings(clip.model_id(), stored).await?;
+        Ok(outcomes)
+    }
+
+    /// Drops from `target` the vectors of photos gone, failed, or changed without a new
+    /// embedding yet; whether any went. (It reads the library's live photos: a pass calls it
+    /// only after a scan found photos removed, changed or failed.)
+    pub(crate) async fn drop_stale_vectors(
+        &self,
+        model: &str,
+        target: &mut Target<'_>,
+    ) -> Result<bool> {
+        let unembedded: HashSet<PhotoId> = self
             .store()
             .pending_embeddings(model, u32::MAX)
             .await?
             .into_iter()
-            .map(|p| (job_key(p.photo, &p.hash), p))
-            .collect();
-        self.enqueue(JobKind::Embed, model, priority, &work, |p| p.photo)
-            .await?;
-        let total = work.len().min(limit);
-        let mut summary = EmbedSummary::default();
-        let mut embedded = HashSet::new();
-        let mut done = 0;
-        progress(0, total);
-        while done < total {
-            let batch = self.settings().models.batch_size.min(total - done);
-            let jobs = self.claim(JobKind::Embed, model, batch).await?;
-            if jobs.is_empty() {
-                break;
-            }
-            // Jobs whose work is gone (done by an earlier run, or the photo changed or left
-            // since) finish with nothing to do.
-            let mut finished = Vec::with_capacity(jobs.len());
-            let mut candidates = Vec::with_capacity(jobs.len());
-            for job in &jobs {
-                match work
-                    .get(&job.key)
-                    .and_then(|p| Some((p, roots.iter().find(|r| r.id == p.root)?)))
-                {
-                    Some((p, root)) => candidates.push((job, p, root.path.join(&p.rel_path))),
-                    None => finished.push(job.id),
-                }
-            }
-            // Decoded on the CPU pool, a photo per thread.
-            let decoded: Vec<std::result::Result<Pixels, String>> = candidates
-                .par_iter()
-                .map(|(_, p, path)| self.clip_input(path, &p.hash))
-                .collect();
-            let mut images = Vec::with_capacity(jobs.len());
-            let mut kept = Vec::with_capacity(jobs.len());
-            for ((job, p, _), pixels) in candidates.into_iter().zip(decoded) {
-                match pixels {
-                    Ok(pixels) => {
-                        images.push(pixels);
-                        kept.push((job.id, p));
-                    }
-                    Err(reason) => {
-                        self.retry_later(job, &reason).await?;
-                        summary.failed.push((p.photo, reason));
-                    }
-                }
-            }
-            let embeddings = clip.embed_images(&images)?;
-            let stored: Vec<StoredEmbedding> = kept
-                .iter()
-                .zip(embeddings)
-                .map(|((_, p), e)| StoredEmbedding {
-                    photo: p.photo,
-                    hash: p.hash,
-                    vector: e.vector,
-                })
-                .collect();
-            let items: Vec<(PhotoId, &[f32])> = stored
-                .iter()
-                .map(|e| (e.photo, e.vector.as_slice()))
-                .collect();
-            target.write(|index| index.insert_batch(&items).map_err(Error::Vector))?;
-            summary.embedded += stored.len();
-            embedded.extend(stored.iter().map(|e| e.photo));
-            self.store().put_embeddings(model, stored).await?;
-            finished.extend(kept.iter().map(|(id, _)| *id));
-            self.complete(finished).await?;
-            done += jobs.len();
-            progress(done.min(total), total);
-        }
-        // What is still pending: the work found above, less what this call embedded (the
-        // store is not listed a second time).
-        let unembedded: HashSet<PhotoId> = work
-            .values()
             .map(|p| p.photo)
-            .filter(|p| !embedded.contains(p))
             .collect();
-        let stale: HashSet<PhotoId> = {
-            let photos = target.read(VectorIndex::photos);
-            self.stale_among(photos, &unembedded).await?
-        };
-        let changed = summary.embedded + stale.len() > 0;
-        if changed {
-            target.write(|index| {
-                for photo in &stale {
-                    index.remove(*photo);
-                }
-            });
-            // Compaction rebuilds the graph: under the read lock, so searches go on (this
-            // stage is the index's only writer, so nothing changes it meanwhile).
-            let compacted =
-                target.read(|index| index.needs_compaction().then(|| index.compacted()));
-            target.write(|index| {
-                if let Some(compacted) = compacted {
-                    *index = compacted;
-                }
-                index.prepare_search();
-            });
-            let watermark = self.vector_watermark(model).await?;
-            target.read(|index| self.save_vectors(index, &watermark))?;
-        }
-        Ok(summary)
+        let photos = target.read(VectorIndex::photos);
+        let stale = self.stale_among(photos, &unembedded).await?;
+        target.write(|index| {
+            for photo in &stale {
+                index.remove(*photo);
+            }
+        });
+        Ok(!stale.is_empty())
+    }
+
+    /// Compacts `target` when its tombstones call for it, readies it for search and saves it
+    /// with the store's watermark.
+    pub(crate) async fn save_changed_vectors(
+        &self,
+        model: &str,
+        target: &mut Target<'_>,
+    ) -> Result<()> {
+        // Compaction rebuilds the graph: under the read lock, so searches go on (the stage is
+        // the index's only writer, so nothing changes it meanwhile).
+        let compacted = target.read(|index| index.needs_compaction().then(|| index.compacted()));
+        target.write(|index| {
+            if let Some(compacted) = compacted {
+                *index = compacted;
+            }
+            index.prepare_search();
+        });
+        let watermark = self.vector_watermark(model).await?;
+        target.read(|index| self.save_vectors(index, &watermark))
     }
 }

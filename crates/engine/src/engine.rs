@@ -13,7 +13,7 @@ use crate::{DataDir, Error, Result, Settings};
 pub struct Engine {
     settings: Settings,
     data: DataDir,
-    store: SqliteStore,
+    pub(crate) store: SqliteStore,
     /// Names this process's claims in the job queue.
     pub(crate) worker_id: String,
     /// The data directory's worker lock, once taken.
@@ -24,6 +24,12 @@ pub struct Engine {
     pub(crate) throttle: crate::throttle::Throttle,
     /// The CLIP model the live library in this process embeds with, once it runs.
     pub(crate) embedding_model: std::sync::Mutex<Option<String>>,
+    /// Claims in hand, given back should the store fail before they settle.
+    pub(crate) held: std::sync::Mutex<Vec<shoebox_core::Claim>>,
+    /// Tags and album memberships written by the tagging handler (since `tag_library` began).
+    pub(crate) tag_tally: std::sync::Mutex<crate::TagSummary>,
+    /// What the live library cannot do right now, and since when.
+    pub(crate) health: crate::health::Health,
 }
 
 impl Engine {
@@ -31,10 +37,11 @@ impl Engine {
     pub async fn open(settings: Settings) -> Result<Self> {
         let data = settings.data_dir();
         fs_err::create_dir_all(data.root())?;
+        let busy = std::time::Duration::from_millis(settings.storage.busy_timeout_ms);
         let store = if settings.storage.database_url.is_empty() {
-            SqliteStore::open(&data.database()).await?
+            SqliteStore::open_with(&data.database(), busy).await?
         } else {
-            SqliteStore::connect(&settings.storage.database_url).await?
+            SqliteStore::connect(&settings.storage.database_url, busy).await?
         };
         let started = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -48,6 +55,9 @@ impl Engine {
             scorer: std::sync::Mutex::new(None),
             throttle: crate::throttle::Throttle::default(),
             embedding_model: std::sync::Mutex::new(None),
+            held: std::sync::Mutex::new(Vec::new()),
+            tag_tally: std::sync::Mutex::new(crate::TagSummary::default()),
+            health: crate::health::Health::default(),
         })
     }
 
@@ -118,6 +128,24 @@ impl Engine {
             }
             roots
         };
+        let whole: Vec<(Root, String)> = roots.into_iter().map(|r| (r, String::new())).collect();
+        self.scan_folders(&whole, progress).await
+    }
+
+    /// Scans what changed at `paths` (files or folders, anywhere under the roots): the folder
+    /// holding each, at a cost that follows those folders rather than the library. Paths
+    /// outside every root are left alone.
+    pub async fn index_changes(&self, paths: &[PathBuf]) -> Result<ScanSummary> {
+        let folders = changed_folders(&self.store.roots().await?, paths);
+        self.scan_folders(&folders, &()).await
+    }
+
+    /// Scans folders of roots under the data directory's scan lock.
+    async fn scan_folders(
+        &self,
+        folders: &[(Root, String)],
+        progress: &dyn ScanProgress,
+    ) -> Result<ScanSummary> {
         let lock_path = self.data.scan_lock();
         let lock = fs_err::File::create(&lock_path)?;
         if lock.file().try_lock().is_err() {
@@ -131,7 +159,7 @@ impl Engine {
             &self.settings.thumbnails,
             self.data.thumbnails(),
         )?;
-        let summary = scanner.scan(&roots, progress).await?;
+        let summary = scanner.scan_folders(folders, progress).await?;
         drop(lock);
         Ok(summary)
     }
@@ -156,5 +184,86 @@ impl Engine {
             .iter()
             .find(|r| r.id == photo.root)
             .map(|r| r.path.join(&photo.rel_path)))
+    }
+}
+
+/// The folders to scan for changes at `paths`: each path's folder, relative to its root (`""`
+/// for the root itself), none inside another.
+fn changed_folders(roots: &[Root], paths: &[PathBuf]) -> Vec<(Root, String)> {
+    let mut folders: Vec<(Root, String)> = Vec::new();
+    for path in paths {
+        let Some((root, rel)) = roots
+            .iter()
+            .find_map(|r| Some((r, path.strip_prefix(&r.path).ok()?)))
+        else {
+            continue;
+        };
+        let parts: Option<Vec<&str>> = rel
+            .parent()
+            .into_iter()
+            .flat_map(Path::components)
+            .map(|c| c.as_os_str().to_str())
+            .collect();
+        // A name that is not UTF-8 is not indexed; its root is scanned to say so.
+        let folder = parts.map(|p| p.join("/")).unwrap_or_default();
+        folders.push((root.clone(), folder));
+    }
+    // Shorter folders first, so each is kept only when no kept one holds it.
+    folders.sort_by_key(|(root, folder)| (root.id, folder.len()));
+    let mut kept: Vec<(Root, String)> = Vec::new();
+    for (root, folder) in folders {
+        let holds = |(r, f): &(Root, String)| {
+            r.id == root.id
+                && (f.is_empty()
+                    || *f == folder
+                    || folder
+                        .strip_prefix(f.as_str())
+                        .is_some_and(|r| r.starts_with('/')))
+        };
+        if !kept.iter().any(holds) {
+            kept.push((root, folder));
+        }
+    }
+    kept.sort_by(|a, b| (a.0.id, &a.1).cmp(&(b.0.id, &b.1)));
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_scan_their_folders_and_none_twice() {
+        let root = |id: i64, path: &str| Root {
+            id: RootId(id),
+            path: PathBuf::from(path),
+            added_at: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        let roots = [root(1, "/p"), root(2, "/q")];
+        let paths: Vec<PathBuf> = [
+            "/p/a/b/1.jpg",
+            "/p/a/2.jpg",
+            "/p/ab/3.jpg",
+            "/p/a/b/c",
+            "/p/a-x/4.jpg",
+            "/q/top.jpg",
+            "/elsewhere/x.jpg",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        let folders: Vec<(i64, String)> = changed_folders(&roots, &paths)
+            .into_iter()
+            .map(|(r, f)| (r.id.0, f))
+            .collect();
+        assert_eq!(
+            folders,
+            [
+                (1, "a".to_owned()),
+                (1, "a-x".to_owned()),
+                (1, "ab".to_owned()),
+                (2, String::new())
+            ]
+        );
     }
 }

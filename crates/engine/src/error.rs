@@ -108,5 +108,20 @@ impl From<figment::Error> for Error {
     }
 }
 
+impl Error {
+    /// Whether the error passes by itself: the store is unavailable (locked by another
+    /// program, its file unreachable) or the data directory could not be written just now.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Library(e) | Self::Indexer(shoebox_indexer::Error::Store(e)) => {
+                matches!(e, shoebox_core::Error::Unavailable { .. })
+            }
+            Self::Store(e) => e.is_transient(),
+            Self::Io(_) => true,
+            _ => false,
+        }
+    }
+}
+
 /// Result with the engine's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -4,12 +4,15 @@
 
 use std::collections::HashSet;
 
-use shoebox_core::{MEDIA_GENERATED, MetadataStore, Photo, PhotoId, PhotoStatus, RootId, priority};
+use shoebox_core::{
+    JobKind, MEDIA_GENERATED, MetadataStore, Photo, PhotoId, PhotoStatus, RootId, priority,
+};
 use shoebox_ml::Clip;
 use shoebox_text::{Caption, TextDoc, TextIndex};
 use shoebox_vector::{IndexParams, VectorIndex};
 
 use crate::embed::Target;
+use crate::jobs::{Embedder, Handlers};
 use crate::{Engine, Error, Result, SearchIndices};
 
 /// What [`Engine::embed_library`] did.
@@ -40,17 +43,34 @@ impl Engine {
         indices: &mut SearchIndices,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<EmbedSummary> {
-        let summary = self
-            .embed_into(
+        let model = clip.model_id();
+        let mut handlers = Handlers {
+            owns: &[JobKind::Embed],
+            embed: vec![Embedder {
                 clip,
-                Target::Owned(&mut indices.vector),
-                priority::NEW_PHOTO,
-                usize::MAX,
-                progress,
-            )
-            .await?;
+                target: Target::Owned(&mut indices.vector),
+                priority: priority::NEW_PHOTO,
+            }],
+            tag: None,
+            caption: None,
+        };
+        let ran = self.run_jobs(&mut handlers, &|| false, progress).await?;
+        let embedded = ran.done(JobKind::Embed, Some(model));
+        for mut e in handlers.embed {
+            let dropped = self.drop_stale_vectors(model, &mut e.target).await?;
+            if embedded > 0 || dropped {
+                self.save_changed_vectors(model, &mut e.target).await?;
+            }
+        }
         self.sync_text(&mut indices.text).await?;
-        Ok(summary)
+        Ok(EmbedSummary {
+            embedded,
+            failed: ran
+                .failed
+                .into_iter()
+                .map(|(_, photo, reason)| (photo, reason))
+                .collect(),
+        })
     }
 
     pub(crate) async fn vector_watermark(&self, model_id: &str) -> Result<String> {
@@ -211,8 +231,9 @@ impl TextUpdate {
         }
     }
 
-    /// Writes the change (no await: it can run under a lock).
-    pub(crate) fn apply(self, text: &mut TextIndex) -> Result<()> {
+    /// Writes the change and commits it; searches of `text` go on meanwhile and see the change
+    /// once committed.
+    pub(crate) fn apply(self, text: &TextIndex) -> Result<()> {
         if self.rebuild {
             text.clear().map_err(Error::Text)?;
         }

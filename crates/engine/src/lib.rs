@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod eval;
 mod generations;
+mod health;
 mod indices;
 mod input;
 mod jobs;
@@ -40,6 +41,7 @@ pub use engine::Engine;
 pub use error::{Error, Result};
 pub use eval::{ClassReport, RetrievalReport, ZeroShotReport};
 pub use generations::{Generations, JobState, JobStatus};
+pub use health::Degraded;
 pub use indices::EmbedSummary;
 pub use input::one_line;
 pub use live::{LiveEvent, LiveModels, Pass};
@@ -51,7 +53,7 @@ pub use search::{
     SortOrder, SourceScore, search, similar,
 };
 pub use serving::LiveSearch;
-pub use settings::{ModelSettings, Override, Settings, StorageSettings};
+pub use settings::{JobSettings, ModelSettings, Override, Settings, StorageSettings};
 pub use shoebox_indexer::{
     IndexerSettings, Method as WatchMethod, ScanProgress, ScanSummary, ThumbnailSettings,
     WatchMode, WatchSettings, decode_pixels, thumbnail_path,

@@ -2,10 +2,15 @@
 //! (metadata, thumbnails), CLIP embedding, zero-shot tags and smart albums, captions — with
 //! both search indices kept in step, until told to stop.
 //!
-//! The work of each stage is what the store says is missing, run as jobs of the queue, so a
-//! pass after a crash, or after changes the watcher missed, does exactly what is left and
-//! nothing twice. Captions, the slowest stage, go a few photos at a time, and so does the
-//! re-embedding of a model swap, so new photos never wait behind a backlog.
+//! The work of each stage is jobs of the queue, enqueued by the store as photos appear and
+//! change, so a pass after a crash does exactly what is left and nothing twice. Jobs run most
+//! urgent first across stages (new photos, then a swap's re-embedding, then captions), and a
+//! pass yields to the watcher between claims, so new photos never wait behind a backlog.
+//!
+//! Faults are data: a job that fails is retried and then dead (see `jobs.rs`); a pass that
+//! fails — the store locked by another program, a full disk — is tried again after a backoff
+//! (a second, doubling to a minute) while searches go on from memory, and
+//! [`Engine::degraded`] says what is wrong and since when. Only a stop request ends the loop.
 //!
 //! A model swap: when the configured CLIP model is not the one searches use, the library
 //! embeds every photo with the new model into a new index in the background while the old
@@ -16,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shoebox_core::{Captioner, MetadataStore, priority};
+use shoebox_core::{Captioner, JobKind, JobQueue, priority};
 use shoebox_indexer::{Change, Method, RootWatcher, ScanSummary};
 use shoebox_ml::Clip;
 use shoebox_vector::VectorIndex;
@@ -24,13 +29,14 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::embed::Target;
+use crate::jobs::{Embedder, Handlers};
 use crate::serving::LiveSearch;
-use crate::{Engine, Error, Result};
+use crate::{Degraded, Engine, Error, Result};
 
-/// Photos captioned per pass before the watcher is listened to again.
-const CAPTIONS_PER_PASS: u32 = 4;
 /// How long to wait before scanning again when another process holds the scan lock.
 const BUSY_RETRY: Duration = Duration::from_secs(5);
+/// The longest wait between tries of a failing pass.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// The models the live library runs; each stage without its model is skipped.
 #[derive(Clone, Default)]
@@ -75,6 +81,11 @@ pub enum LiveEvent {
     Pass(Pass),
     /// The library is up to date and waits for changes.
     Idle,
+    /// A pass failed (the store unavailable, say): the library waits and tries again, while
+    /// searches go on from memory.
+    Degraded(Degraded),
+    /// A pass succeeded after failures.
+    Recovered,
 }
 
 /// A model swap under way: the model and its index being filled.
@@ -171,14 +182,19 @@ impl Engine {
         };
         let mut next_rescan = rescan_every.map(|every| Instant::now() + every);
         // The start-up reconciliation.
-        let mut scan = true;
+        let mut scan = ToScan::All;
         let mut more = false;
         loop {
             if *stop.borrow() {
                 return Ok(());
             }
-            if scan || more {
-                let (pass, left) = match self.pass(models, live, &mut swap, scan, report).await {
+            if scan.any() || more {
+                let changes = || !rx.is_empty() || *stop.borrow();
+                let (pass, left) = match self
+                    .pass(models, live, &mut swap, &scan, &changes, report)
+                    .await
+                {
+                    Ok(done) => done,
                     Err(Error::Busy { .. }) => {
                         tracing::info!("another process is scanning; trying again shortly");
                         tokio::select! {
@@ -186,15 +202,29 @@ impl Engine {
                             _ = stop.changed() => return Ok(()),
                         }
                     }
-                    other => other?,
+                    // Faults are data: the pass is tried again after a backoff (the scan
+                    // too, when it was one), while searches go on from memory.
+                    Err(e) => {
+                        let degraded = self.health.failed(fault_reason(&e));
+                        tracing::warn!(failures = degraded.failures, "a pass failed: {e}");
+                        report(&LiveEvent::Degraded(degraded.clone()));
+                        tokio::select! {
+                            () = tokio::time::sleep(backoff(degraded.failures)) => continue,
+                            _ = stop.changed() => return Ok(()),
+                        }
+                    }
                 };
-                scan = false;
+                if let Some(was) = self.health.recovered() {
+                    tracing::info!(failures = was.failures, "the live library recovered");
+                    report(&LiveEvent::Recovered);
+                }
+                scan = ToScan::Nothing;
                 more = left;
                 report(&LiveEvent::Pass(pass));
                 if more {
                     // Work is left: take any change first, then go on with it.
                     while let Ok(change) = rx.try_recv() {
-                        scan |= wants_scan(&change);
+                        scan.add(change);
                     }
                     continue;
                 }
@@ -203,97 +233,120 @@ impl Engine {
             tokio::select! {
                 change = rx.recv() => {
                     let Some(change) = change else { return Ok(()) };
-                    scan = wants_scan(&change);
+                    scan.add(change);
                     while let Ok(change) = rx.try_recv() {
-                        scan |= wants_scan(&change);
+                        scan.add(change);
                     }
                 }
                 () = until(next_rescan) => {
-                    scan = true;
+                    scan = ToScan::All;
                     next_rescan = rescan_every.map(|every| Instant::now() + every);
+                    // The periodic reconciliation of the queue with the library, beside the
+                    // scan's with the disk.
+                    match self.queue().reconcile_jobs().await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::warn!(enqueued = n, "reconciliation found work no job held"),
+                        Err(e) => tracing::warn!("could not reconcile the job queue: {e}"),
+                    }
                 }
                 () = when(live.map(LiveSearch::nudged)) => more = true,
                 () = when(live.map(LiveSearch::roots_moved)) => {
-                    let roots: Vec<PathBuf> =
-                        self.roots().await?.into_iter().map(|r| r.path).collect();
-                    // The old watcher stops when replaced.
-                    watcher = RootWatcher::start(&roots, &self.settings().watch, &tx)?;
-                    report(&LiveEvent::Watching(watcher.methods().to_vec()));
-                    scan = true;
+                    scan = ToScan::All;
+                    match self.roots().await.and_then(|roots| {
+                        let roots: Vec<PathBuf> = roots.into_iter().map(|r| r.path).collect();
+                        Ok(RootWatcher::start(&roots, &self.settings().watch, &tx)?)
+                    }) {
+                        // The old watcher stops when replaced.
+                        Ok(new) => {
+                            watcher = new;
+                            report(&LiveEvent::Watching(watcher.methods().to_vec()));
+                        }
+                        Err(e) => tracing::warn!("could not watch the new roots: {e}"),
+                    }
                 }
                 _ = stop.changed() => {}
             }
         }
     }
 
-    /// One pass: a scan when `scan`, then every stage's pending work (captions and a swap's
-    /// re-embedding a slice at a time); returns what it did and whether work is left.
+    /// One pass: the scan `scan` asks for, then the queue's jobs, most urgent first, until none is
+    /// left or `changes` says a change waits; returns what it did and whether work is left.
     async fn pass(
         &self,
         models: &LiveModels<'_>,
         live: Option<&LiveSearch>,
         swap: &mut Option<Swap>,
-        scan: bool,
+        scan: &ToScan,
+        changes: &(dyn Fn() -> bool + Sync),
         report: &(dyn Fn(&LiveEvent) + Sync),
     ) -> Result<(Pass, bool)> {
         let mut pass = Pass::default();
-        let mut more = false;
-        if scan {
-            pass.scan = Some(self.index(&[], &()).await?);
+        let mut stale = false;
+        let summary = match scan {
+            ToScan::Nothing => None,
+            ToScan::Folders(paths) => Some(self.index_changes(paths).await?),
+            ToScan::All => Some(self.index(&[], &()).await?),
+        };
+        if let Some(summary) = summary {
+            stale = summary.removed + summary.changed + summary.failed > 0;
+            pass.scan = Some(summary);
         }
-        if let Some(live) = live {
-            let clip = live.clip();
-            pass.embedded = self
-                .embed_into(
-                    &clip,
-                    Target::Live(live),
-                    priority::NEW_PHOTO,
-                    usize::MAX,
-                    &|_, _| {},
-                )
-                .await?
-                .embedded;
-            if self.settings().tags.enabled {
-                pass.tagged = self.tag_pending(&clip).await?.scored;
+        // New photos are found by their names, tags and facts before the models (seconds a
+        // photo with the larger captioners) hold them back.
+        self.sync_live_text(live).await?;
+        let clip = live.map(LiveSearch::clip);
+        let mut embed = Vec::new();
+        if let (Some(live), Some(clip)) = (live, &clip) {
+            embed.push(Embedder {
+                clip,
+                target: Target::Live(live),
+                priority: priority::NEW_PHOTO,
+            });
+        }
+        if let Some(s) = swap.as_mut() {
+            embed.push(Embedder {
+                clip: &s.clip,
+                target: Target::Owned(&mut s.index),
+                priority: priority::REEMBED,
+            });
+        }
+        let mut handlers = Handlers {
+            owns: &JobKind::ALL,
+            embed,
+            tag: clip.as_deref(),
+            caption: models.captioner,
+        };
+        let ran = self.run_jobs(&mut handlers, changes, &|_, _| {}).await?;
+        for e in &mut handlers.embed {
+            let model = e.clip.model_id();
+            let embedded = ran.done(JobKind::Embed, Some(model));
+            let dropped = stale && self.drop_stale_vectors(model, &mut e.target).await?;
+            if embedded > 0 || dropped {
+                self.save_changed_vectors(model, &mut e.target).await?;
             }
-            if let Some(s) = swap {
-                pass.reembedded = self
-                    .embed_into(
-                        &s.clip,
-                        Target::Owned(&mut s.index),
-                        priority::REEMBED,
-                        self.settings().watch.swap_slice.max(1),
-                        &|_, _| {},
-                    )
-                    .await?
-                    .embedded;
-                let complete = self
-                    .store()
-                    .pending_embeddings(s.clip.model_id(), 1)
-                    .await?
-                    .is_empty();
-                if complete && let Some(s) = swap.take() {
-                    let to = s.clip.model_id().to_owned();
-                    live.switch(s.clip, s.index);
-                    self.set_active_model(&to)?;
-                    report(&LiveEvent::Switched(to));
-                }
-                // After a switch, the new model's tags.
+        }
+        drop(handlers);
+        if let Some(clip) = &clip {
+            pass.embedded = ran.done(JobKind::Embed, Some(clip.model_id()));
+        }
+        pass.tagged = ran.done(JobKind::Tag, None);
+        pass.captioned = ran.done(JobKind::Caption, None);
+        let mut more = ran.yielded;
+        if let (Some(live), Some(s)) = (live, swap.as_ref()) {
+            let to = s.clip.model_id().to_owned();
+            pass.reembedded = ran.done(JobKind::Embed, Some(&to));
+            // Photos whose job is dead do not hold the swap back: they are shown as failures.
+            let left = self.queue().scope_counts(JobKind::Embed, &to).await?;
+            if !ran.yielded
+                && left.is_some_and(|c| c.queued + c.running == 0)
+                && let Some(s) = swap.take()
+            {
+                live.switch(s.clip, s.index);
+                self.set_active_model(&to)?;
+                report(&LiveEvent::Switched(to));
+                // The new model's tags.
                 more = true;
             }
-        }
-        if let Some(captioner) = models
-            .captioner
-            .filter(|_| self.settings().captions.enabled)
-        {
-            // New photos are found by their names, tags and facts before captioning (seconds a
-            // photo with the larger captioners) holds them back.
-            self.sync_live_text(live).await?;
-            let summary = self
-                .caption_pending(captioner, CAPTIONS_PER_PASS, &|_, _| {})
-                .await?;
-            pass.captioned = summary.captioned;
-            more |= summary.captioned > 0 && summary.deferred == 0;
         }
         self.sync_live_text(live).await?;
         Ok((pass, more))
@@ -305,7 +358,8 @@ impl Engine {
             Some(live) => {
                 let seen = live.read().indices.text.watermark().map_err(Error::Text)?;
                 if let Some(update) = self.text_update(seen.as_deref()).await? {
-                    update.apply(&mut live.write().indices.text)?;
+                    // Under the read lock: the text index writes and commits beside searches.
+                    update.apply(&live.read().indices.text)?;
                 }
             }
             None => self.sync_text(&mut self.open_text()?).await?,
@@ -314,15 +368,58 @@ impl Engine {
     }
 }
 
-/// Every change asks for a scan of the roots (unchanged files cost a `stat` each).
-fn wants_scan(change: &Change) -> bool {
-    match change {
-        Change::Paths(paths) => !paths.is_empty(),
-        Change::Rescan => true,
+/// The wait before trying a failing pass again: a second, doubling to a minute.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_secs(1u64 << failures.saturating_sub(1).min(6)).min(MAX_BACKOFF)
+}
+
+/// What a person is shown of a failed pass (the log has the details).
+fn fault_reason(e: &Error) -> String {
+    if e.is_transient() {
+        "the library's database or data folder is unavailable (another program may hold the \
+         database locked); retrying"
+            .to_owned()
+    } else {
+        "a pass over the library failed; retrying (the log has the details)".to_owned()
     }
 }
 
-/// Completes when `live` is nudged; never without one.
+/// Changed paths beyond which a pass scans every root instead.
+const MAX_CHANGED_PATHS: usize = 10_000;
+
+/// What the next pass scans.
+#[derive(Debug, Default)]
+enum ToScan {
+    /// Nothing changed.
+    #[default]
+    Nothing,
+    /// The folders of these changed paths (unchanged files in them cost a `stat` each).
+    Folders(Vec<PathBuf>),
+    /// Every root: at start-up, on schedule, when the roots changed or events were lost.
+    All,
+}
+
+impl ToScan {
+    fn any(&self) -> bool {
+        !matches!(self, Self::Nothing)
+    }
+
+    fn add(&mut self, change: Change) {
+        match change {
+            Change::Rescan => *self = Self::All,
+            Change::Paths(paths) if paths.is_empty() => {}
+            Change::Paths(paths) => match self {
+                Self::All => {}
+                Self::Nothing => *self = Self::Folders(paths),
+                Self::Folders(known) => known.extend(paths),
+            },
+        }
+        if matches!(self, Self::Folders(paths) if paths.len() > MAX_CHANGED_PATHS) {
+            *self = Self::All;
+        }
+    }
+}
+
 /// Completes with `wait`; never when there is nothing to wait for (no live search).
 async fn when(wait: Option<impl std::future::Future<Output = ()>>) {
     match wait {

@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use shoebox_core::{JobCounts, JobFailure, JobKind, MetadataStore};
+use shoebox_core::{JobCounts, JobFailure, JobKind, JobQueue, MetadataStore};
 
-use crate::{Engine, Result};
+use crate::{Degraded, Engine, Result};
 
 /// Failures listed in a snapshot at most.
 const FAILURES: u32 = 20;
@@ -31,7 +31,7 @@ pub struct StageProgress {
     pub done: u64,
     /// Usable photos.
     pub total: u64,
-    /// The queue's jobs of this kind (any model) waiting, running, and failed for good.
+    /// The queue's jobs of this kind (any model) waiting, running, and dead.
     pub jobs: JobCounts,
 }
 
@@ -43,8 +43,11 @@ pub struct Progress {
     pub photos: u64,
     /// The stages that are on, in pipeline order.
     pub stages: Vec<StageProgress>,
-    /// Jobs failed for good, newest first.
+    /// Dead jobs (out of attempts), newest first.
     pub failures: Vec<JobFailure>,
+    /// What the live library in this process is waiting out, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<Degraded>,
 }
 
 /// A stage's pace between snapshots.
@@ -101,12 +104,35 @@ impl Rates {
 }
 
 impl Engine {
+    /// The usable photos whose data for a stage's scope is not current: its jobs, counted,
+    /// when the queue keeps the scope's work; else (no run has set the scope) the store's
+    /// listing.
+    async fn unfinished(&self, kind: JobKind, scope: &str) -> Result<u64> {
+        if let Some(counts) = self.queue().scope_counts(kind, scope).await? {
+            return Ok(counts.queued + counts.running + counts.dead);
+        }
+        let store = self.store();
+        let listed = match kind {
+            JobKind::Embed => store.pending_embeddings(scope, u32::MAX).await?.len(),
+            JobKind::Tag => {
+                let model = scope.split_once('#').map_or(scope, |(model, _)| model);
+                store.pending_tagging(model, scope, u32::MAX).await?.len()
+            }
+            JobKind::Caption => {
+                let (model, lang) = scope.rsplit_once(':').unwrap_or((scope, ""));
+                store.pending_captions(model, lang, u32::MAX).await?.len()
+            }
+        };
+        Ok(u64::try_from(listed).unwrap_or(u64::MAX))
+    }
+
     /// The pipeline's progress for the models the live library in this process works with
     /// (the configured ones when none runs here).
     pub async fn progress(&self) -> Result<Progress> {
         let store = self.store();
         let photos = store.status(0).await?.ok;
-        let jobs: HashMap<String, JobCounts> = store
+        let jobs: HashMap<String, JobCounts> = self
+            .queue()
             .job_counts()
             .await?
             .into_iter()
@@ -123,14 +149,13 @@ impl Engine {
                 ..JobCounts::default()
             }),
         };
-        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         let running = self
             .embedding_model
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         let clip = running.as_ref().unwrap_or(&self.settings().models.clip);
-        let unembedded = count(store.pending_embeddings(clip, u32::MAX).await?.len());
+        let unembedded = self.unfinished(JobKind::Embed, clip).await?;
         let mut stages = vec![stage(
             JobKind::Embed,
             None,
@@ -139,7 +164,7 @@ impl Engine {
         )];
         if self.settings().tags.enabled {
             let tagger = self.tagger(clip).await?;
-            let untagged = count(store.pending_tagging(clip, &tagger, u32::MAX).await?.len());
+            let untagged = self.unfinished(JobKind::Tag, &tagger).await?;
             stages.push(stage(
                 JobKind::Tag,
                 None,
@@ -150,12 +175,9 @@ impl Engine {
         if self.settings().captions.enabled {
             let captioner = &self.settings().models.captioner;
             for lang in &self.settings().captions.languages {
-                let uncaptioned = count(
-                    store
-                        .pending_captions(captioner, lang, u32::MAX)
-                        .await?
-                        .len(),
-                );
+                let uncaptioned = self
+                    .unfinished(JobKind::Caption, &format!("{captioner}:{lang}"))
+                    .await?;
                 stages.push(stage(
                     JobKind::Caption,
                     Some(lang.clone()),
@@ -167,7 +189,8 @@ impl Engine {
         Ok(Progress {
             photos,
             stages,
-            failures: store.job_failures(FAILURES).await?,
+            failures: self.queue().dead_jobs(FAILURES).await?,
+            degraded: self.degraded(),
         })
     }
 }
@@ -190,6 +213,7 @@ mod tests {
                 jobs: JobCounts::default(),
             }],
             failures: Vec::new(),
+            degraded: None,
         }
     }
 

@@ -40,12 +40,35 @@ pub fn search(
     settings: &SearchSettings,
     request: &SearchRequest,
 ) -> Result<SearchPage> {
+    let vector = request_vector(embedder, request)?;
+    search_with(indices, settings, request, vector.as_deref())
+}
+
+/// The query's CLIP vector (the text tower's work, done before any index is read); `None`
+/// for a query without terms to include (a browse).
+pub(crate) fn request_vector(
+    embedder: &dyn TextEmbedder,
+    request: &SearchRequest,
+) -> Result<Option<Vec<f32>>> {
     let query = ParsedQuery::parse(&request.query)?;
     if query.include.is_empty() {
-        return browse(indices, request, &query);
+        return Ok(None);
     }
-    let vector = query_vector(embedder, &query)?;
-    let clip = vector_hits(indices, settings, request, &query, &vector)?;
+    query_vector(embedder, &query).map(Some)
+}
+
+/// [`search`] with the query's vector from [`request_vector`].
+pub(crate) fn search_with(
+    indices: &SearchIndices,
+    settings: &SearchSettings,
+    request: &SearchRequest,
+    vector: Option<&[f32]>,
+) -> Result<SearchPage> {
+    let query = ParsedQuery::parse(&request.query)?;
+    let Some(vector) = vector.filter(|_| !query.include.is_empty()) else {
+        return browse(indices, request, &query);
+    };
+    let clip = vector_hits(indices, settings, request, &query, vector)?;
     let text = indices
         .text
         .search(

@@ -1,6 +1,8 @@
 //! [`LiveSearch`]: what searches read while the library is live — the active CLIP model and
-//! both indices — behind one lock that writers take only briefly (a batch of vectors, a text
-//! rebuild, the switch to a new model), so searches answer all along.
+//! both indices — behind one lock that writers take only briefly (a batch of vectors, the
+//! switch to a new model), so searches answer all along. The text index writes and commits
+//! under the read lock (tantivy swaps its reader atomically), and a query's text embedding is
+//! made before the lock is taken.
 
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -16,7 +18,7 @@ pub(crate) struct Active {
     pub(crate) clip: Arc<Clip>,
     pub(crate) indices: SearchIndices,
     /// Concurrent searches' queries, encoded together (one batcher per model).
-    queries: TextBatcher,
+    queries: Arc<TextBatcher>,
 }
 
 /// The searchable state of a live library.
@@ -43,21 +45,38 @@ impl LiveSearch {
             state: RwLock::new(Active {
                 clip,
                 indices,
-                queries: TextBatcher::default(),
+                queries: Arc::default(),
             }),
             nudge: tokio::sync::Notify::new(),
             roots: tokio::sync::Notify::new(),
         }
     }
 
-    /// A text query (see [`crate::search`]) with the active model.
+    /// A text query (see [`crate::search`]) with the active model. The query's embedding is
+    /// made before the indices are read, so the lock is held only for the lookups (and a
+    /// writer waiting for it holds no search up for longer).
     pub fn search(&self, settings: &SearchSettings, request: &SearchRequest) -> Result<SearchPage> {
-        let active = self.read();
-        let model = Batched {
-            model: active.clip.as_ref(),
-            batcher: &active.queries,
-        };
-        crate::search(&active.indices, &model, settings, request)
+        loop {
+            let (clip, queries) = {
+                let active = self.read();
+                (Arc::clone(&active.clip), Arc::clone(&active.queries))
+            };
+            let model = Batched {
+                model: clip.as_ref(),
+                batcher: &queries,
+            };
+            let vector = crate::search::request_vector(&model, request)?;
+            let active = self.read();
+            // A model switch in between: the vector is of the old model; embed again.
+            if Arc::ptr_eq(&active.clip, &clip) {
+                return crate::search::search_with(
+                    &active.indices,
+                    settings,
+                    request,
+                    vector.as_deref(),
+                );
+            }
+        }
     }
 
     /// Photos that look like the photo `photo` (it left out), under the request's filters;
@@ -157,7 +176,7 @@ impl LiveSearch {
         let mut active = self.write();
         active.clip = clip;
         active.indices.vector = vector;
-        active.queries = TextBatcher::default();
+        active.queries = Arc::default();
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, Active> {

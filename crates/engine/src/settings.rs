@@ -40,6 +40,8 @@ pub struct Settings {
     pub watch: WatchSettings,
     /// "More like this": Stable Diffusion variations of a photo.
     pub vary: VarySettings,
+    /// The job queue's retry policy.
+    pub jobs: JobSettings,
 }
 
 /// The `[models]` section.
@@ -77,6 +79,20 @@ pub struct StorageSettings {
     /// Folders whose sub-folders an admin may add as library roots from the web UI, by
     /// choosing one from a list the server makes (a browser never sends a path).
     pub root_parents: Vec<PathBuf>,
+    /// How long a write waits for the database's lock (held by another program) before the
+    /// operation fails for now (the live library then backs off and tries again).
+    pub busy_timeout_ms: u64,
+}
+
+/// The `[jobs]` section: the job queue's retry policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    /// Attempts at a job before it is dead (kept with its reason until retried).
+    pub max_attempts: u32,
+    /// The wait before the first retry of a failed job; each further one waits four times
+    /// longer.
+    pub first_retry_seconds: u64,
 }
 
 /// A setting's value from a command-line flag.

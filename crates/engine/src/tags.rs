@@ -8,12 +8,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use shoebox_core::{
-    Embedding, JobKind, MetadataStore, PhotoId, SmartAlbum, StoredEmbedding, ZeroShotTags, priority,
-};
+use shoebox_core::{Embedding, Job, JobKind, MetadataStore, PhotoId, SmartAlbum, ZeroShotTags};
 use shoebox_ml::{Clip, ZeroShot};
 
-use crate::jobs::{Work, job_key};
+use crate::jobs::{Handlers, Outcome};
 use crate::{Engine, Error, Result};
 
 /// The built-in vocabulary.
@@ -37,9 +35,6 @@ pub(crate) struct Scorer {
     /// Each album's id, threshold and direction (the unit mean of its prompts).
     albums: Vec<(i64, f32, Vec<f32>)>,
 }
-
-/// Photos scored per store transaction.
-const CHUNK: usize = 500;
 
 /// The `[tags]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,78 +109,90 @@ impl Engine {
     /// configured vocabulary, stores its tags, and brings the text index in step (it must not
     /// be open elsewhere in this process).
     pub async fn tag_library(&self, clip: &Clip) -> Result<TagSummary> {
-        let summary = self.tag_pending(clip).await?;
+        self.tag_tally
+            .lock()
+            .map(|mut t| *t = TagSummary::default())
+            .ok();
+        let mut handlers = Handlers {
+            owns: &[JobKind::Tag],
+            embed: Vec::new(),
+            tag: Some(clip),
+            caption: None,
+        };
+        let ran = self.run_jobs(&mut handlers, &|| false, &|_, _| {}).await?;
         let mut text = self.open_text()?;
         self.sync_text(&mut text).await?;
-        Ok(summary)
+        let tagged = self.tag_tally.lock().map_or(TagSummary::default(), |t| *t);
+        Ok(TagSummary {
+            scored: ran.done(JobKind::Tag, None),
+            ..tagged
+        })
     }
 
-    /// Scores and stores the tags of every photo awaiting them (the text index is left to the
-    /// caller).
-    pub(crate) async fn tag_pending(&self, clip: &Clip) -> Result<TagSummary> {
+    /// The tagging handler: scores the jobs' embeddings against the vocabulary and the smart
+    /// albums of the tagger the jobs are for, and stores the tags in one transaction.
+    pub(crate) async fn tag_jobs(&self, clip: &Clip, jobs: &[Job]) -> Result<Vec<Outcome>> {
         let settings = &self.settings().tags;
         let labels = self.vocabulary()?;
         let albums = self.store().albums().await?;
         let tagger = tagger_id(clip.model_id(), &labels, &albums);
-        let work: Work<StoredEmbedding> = self
-            .store()
-            .pending_tagging(clip.model_id(), &tagger, u32::MAX)
-            .await?
-            .into_iter()
-            .map(|e| (job_key(e.photo, &e.hash), e))
-            .collect();
-        let mut summary = TagSummary::default();
-        if work.is_empty() {
-            return Ok(summary);
+        let mut outcomes: Vec<Outcome> = vec![Ok(()); jobs.len()];
+        // Jobs of another tagger are of no use any more: the scopes follow at the next run.
+        if jobs.iter().any(|j| j.scope != tagger) {
+            return Ok(outcomes);
         }
-        self.enqueue(JobKind::Tag, &tagger, priority::NEW_PHOTO, &work, |e| {
-            e.photo
-        })
-        .await?;
         let scorer = self.scorer(clip, &tagger, &labels, &albums)?;
-        loop {
-            let jobs = self.claim(JobKind::Tag, &tagger, CHUNK).await?;
-            if jobs.is_empty() {
-                break;
+        let mut scored = Vec::with_capacity(jobs.len());
+        let mut summary = TagSummary::default();
+        for (job, outcome) in jobs.iter().zip(&mut outcomes) {
+            let Some(e) = self.store().embedding(clip.model_id(), job.photo).await? else {
+                continue;
+            };
+            if e.hash != job.hash {
+                continue;
             }
-            let mut scored = Vec::with_capacity(jobs.len());
-            for e in jobs.iter().filter_map(|job| work.get(&job.key)) {
-                let embedding = Embedding {
-                    model_id: clip.model_id().to_owned(),
-                    vector: e.vector.clone(),
-                };
-                let tags: Vec<(String, f32)> = scorer
-                    .zero_shot
-                    .classify(&embedding)?
+            let embedding = Embedding {
+                model_id: clip.model_id().to_owned(),
+                vector: e.vector.clone(),
+            };
+            let tags: Vec<(String, f32)> = match scorer.zero_shot.classify(&embedding) {
+                Ok(predictions) => predictions
                     .into_iter()
                     .filter(|p| p.probability >= settings.threshold)
                     .take(settings.max_per_photo)
                     .map(|p| (p.label, p.probability))
-                    .collect();
-                summary.tags += tags.len();
-                let albums: Vec<(i64, f32)> = scorer
-                    .albums
-                    .iter()
-                    .filter_map(|(id, threshold, direction)| {
-                        let score = dot(direction, &e.vector);
-                        (score >= *threshold).then_some((*id, score))
-                    })
-                    .collect();
-                summary.album_members += albums.len();
-                scored.push(ZeroShotTags {
-                    photo: e.photo,
-                    hash: e.hash,
-                    tags,
-                    albums,
-                });
-            }
-            summary.scored += scored.len();
-            self.store()
-                .put_zero_shot_tags(&tagger, clip.model_id(), scored)
-                .await?;
-            self.complete(jobs.iter().map(|j| j.id).collect()).await?;
+                    .collect(),
+                Err(e) => {
+                    *outcome = Err(e.to_string());
+                    continue;
+                }
+            };
+            summary.tags += tags.len();
+            let albums: Vec<(i64, f32)> = scorer
+                .albums
+                .iter()
+                .filter_map(|(id, threshold, direction)| {
+                    let score = dot(direction, &e.vector);
+                    (score >= *threshold).then_some((*id, score))
+                })
+                .collect();
+            summary.album_members += albums.len();
+            scored.push(ZeroShotTags {
+                photo: e.photo,
+                hash: e.hash,
+                tags,
+                albums,
+            });
         }
-        Ok(summary)
+        summary.scored = scored.len();
+        self.store()
+            .put_zero_shot_tags(&tagger, clip.model_id(), scored)
+            .await?;
+        if let Ok(mut tagged) = self.tag_tally.lock() {
+            tagged.tags += summary.tags;
+            tagged.album_members += summary.album_members;
+        }
+        Ok(outcomes)
     }
 
     /// The label embeddings and album directions of `tagger`, made once and kept while the

@@ -50,28 +50,45 @@ impl<'s, S: MetadataStore> Scanner<'s, S> {
     /// files are marked gone (except under folders that could not be read). The caller holds
     /// the data directory's scan lock.
     pub async fn scan(&self, roots: &[Root], progress: &dyn ScanProgress) -> Result<ScanSummary> {
+        let whole: Vec<(Root, String)> = roots.iter().map(|r| (r.clone(), String::new())).collect();
+        self.scan_folders(&whole, progress).await
+    }
+
+    /// Scans the given folders of roots (`/`-separated, relative to the root; `""` for the
+    /// whole root; none inside another) as [`Self::scan`] scans roots: what a change touched,
+    /// at a cost that follows the folders, not the library. Folder problems are recorded by
+    /// whole-root scans only.
+    pub async fn scan_folders(
+        &self,
+        folders: &[(Root, String)],
+        progress: &dyn ScanProgress,
+    ) -> Result<ScanSummary> {
         self.thumbs.clear_partial()?;
-        let walks = self.walk(roots).await?;
+        let walks = self.walk(folders).await?;
         let mut summary = ScanSummary::default();
         let mut known = Vec::new();
-        for (root, walk) in roots.iter().zip(&walks) {
+        for ((root, under), walk) in folders.iter().zip(&walks) {
             summary.files += walk.files.len() as u64;
             summary.problems += walk.problems.len() as u64;
             for p in &walk.problems {
                 tracing::warn!(root = %root.path.display(), path = %p.rel_path, "{}", p.reason);
             }
-            self.store
-                .set_problems(root.id, walk.problems.clone())
-                .await?;
-            known.extend(self.store.known_photos(root.id).await?);
+            if under.is_empty() {
+                self.store
+                    .set_problems(root.id, walk.problems.clone())
+                    .await?;
+            }
+            known.extend(self.store.known_photos_under(root.id, under).await?);
         }
 
         let reconciler = Reconciler::new(known, self.settings.retry_failed);
         let unreadable = |root, rel_path: &str| {
-            roots
+            folders
                 .iter()
                 .zip(&walks)
-                .any(|(r, w): (&Root, &Walk)| r.id == root && w.is_unreadable(rel_path))
+                .any(|((r, _), w): (&(Root, String), &Walk)| {
+                    r.id == root && w.is_unreadable(rel_path)
+                })
         };
         let files = walks.iter().flat_map(|w| w.files.iter().cloned()).collect();
         let split = reconciler.split(files, |k| unreadable(k.root, &k.rel_path));
@@ -99,14 +116,14 @@ impl<'s, S: MetadataStore> Scanner<'s, S> {
         Ok(summary)
     }
 
-    async fn walk(&self, roots: &[Root]) -> Result<Vec<Walk>> {
-        let roots: Vec<Root> = roots.to_vec();
+    async fn walk(&self, folders: &[(Root, String)]) -> Result<Vec<Walk>> {
+        let folders = folders.to_vec();
         let filter = Arc::clone(&self.filter);
         let follow = self.settings.follow_symlinks;
         blocking(move || {
-            roots
+            folders
                 .iter()
-                .map(|r| walk(r.id, &r.path, &filter, follow))
+                .map(|(r, under)| walk(r.id, &r.path, under, &filter, follow))
                 .collect()
         })
         .await

@@ -47,9 +47,6 @@ pub struct WatchSettings {
     /// Minutes between two full reconciliation scans (besides the one at start-up); 0 for
     /// none.
     pub rescan_minutes: u64,
-    /// Photos embedded with the new model per pass during a model swap (new photos and
-    /// changes are taken between two slices).
-    pub swap_slice: usize,
 }
 
 /// See [`WatchSettings::mode`].

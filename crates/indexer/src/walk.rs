@@ -68,10 +68,31 @@ impl Filter {
     fn skips(&self, name: &str, rel_path: &str) -> bool {
         name.starts_with('.') || self.ignore.is_match(name) || self.ignore.is_match(rel_path)
     }
+
+    /// Whether the folder at `rel_path` (`/`-separated, `""` for the root) or one above it is
+    /// skipped.
+    fn skips_folder(&self, rel_path: &str) -> bool {
+        let mut above = String::new();
+        rel_path.split('/').filter(|p| !p.is_empty()).any(|name| {
+            if !above.is_empty() {
+                above.push('/');
+            }
+            above.push_str(name);
+            self.skips(name, &above)
+        })
+    }
 }
 
-/// Walks `root`, following symbolic links when asked (loops are reported, not followed).
-pub(crate) fn walk(root: RootId, root_path: &Path, filter: &Filter, follow_symlinks: bool) -> Walk {
+/// Walks the folder `under` of `root` (`""` for the whole root; paths stay relative to the
+/// root), following symbolic links when asked (loops are reported, not followed). A folder
+/// that no longer exists walks as empty: every record under it is gone.
+pub(crate) fn walk(
+    root: RootId,
+    root_path: &Path,
+    under: &str,
+    filter: &Filter,
+    follow_symlinks: bool,
+) -> Walk {
     let mut walk = Walk::default();
     if let Err(e) = fs_err::metadata(root_path) {
         walk.problems.push(ScanProblem {
@@ -81,7 +102,16 @@ pub(crate) fn walk(root: RootId, root_path: &Path, filter: &Filter, follow_symli
         walk.unreadable.push(String::new());
         return walk;
     }
-    let entries = WalkDir::new(root_path)
+    if filter.skips_folder(under) {
+        return walk;
+    }
+    let start = root_path.join(under);
+    if !under.is_empty()
+        && fs_err::symlink_metadata(&start).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+    {
+        return walk;
+    }
+    let entries = WalkDir::new(&start)
         .follow_links(follow_symlinks)
         .into_iter()
         .filter_entry(|entry| {
@@ -258,6 +288,37 @@ mod tests {
         assert!(filter.skips("a.tmp", "x/a.tmp"));
         assert!(filter.skips("b.jpg", "raw/b.jpg"));
         assert!(!filter.skips("b.jpg", "x/b.jpg"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_folder_walks_alone_and_skipped_or_missing_folders_walk_empty()
+    -> std::result::Result<(), Box<dyn std::error::Error>> {
+        let dir = std::env::temp_dir().join(format!("shoebox-under-{}", std::process::id()));
+        for rel in ["a/1.jpg", "a/b/2.jpg", "c/3.jpg", ".hidden/4.jpg"] {
+            let path = dir.join(rel);
+            if let Some(parent) = path.parent() {
+                fs_err::create_dir_all(parent)?;
+            }
+            fs_err::write(path, b"x")?;
+        }
+        let filter = Filter::new(&[])?;
+        let paths = |under: &str| -> Vec<String> {
+            let mut found: Vec<String> = walk(RootId(1), &dir, under, &filter, false)
+                .files
+                .into_iter()
+                .map(|f| f.rel_path)
+                .collect();
+            found.sort();
+            found
+        };
+        assert_eq!(paths(""), ["a/1.jpg", "a/b/2.jpg", "c/3.jpg"]);
+        assert_eq!(paths("a"), ["a/1.jpg", "a/b/2.jpg"], "relative to the root");
+        assert_eq!(paths("a/b"), ["a/b/2.jpg"]);
+        assert!(paths(".hidden").is_empty(), "a hidden folder stays hidden");
+        let gone = walk(RootId(1), &dir, "d", &filter, false);
+        assert!(gone.files.is_empty() && gone.unreadable.is_empty() && gone.problems.is_empty());
+        fs_err::remove_dir_all(&dir)?;
         Ok(())
     }
 

@@ -66,7 +66,8 @@ pub(crate) struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 struct ErrorDetail {
     /// Stable, for programs: `unauthenticated`, `csrf`, `forbidden`, `bad_request`,
-    /// `not_found`, `conflict`, `throttled`, `search_unavailable`, `timeout`, `internal`, …
+    /// `not_found`, `conflict`, `throttled`, `search_unavailable`, `unavailable`, `timeout`,
+    /// `internal`, …
     code: String,
     /// For people.
     message: String,
@@ -91,6 +92,14 @@ impl From<shoebox_engine::Error> for ApiError {
             }
             shoebox_engine::Error::Library(shoebox_core::Error::Conflict(why)) => {
                 Self::new(StatusCode::CONFLICT, "conflict", why)
+            }
+            shoebox_engine::Error::Library(shoebox_core::Error::Unavailable { .. }) => {
+                tracing::warn!("request refused for now: {e}");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the library's database is busy (another program holds it); try again shortly",
+                )
             }
             shoebox_engine::Error::BadCredentials => {
                 Self::new(StatusCode::UNAUTHORIZED, "bad_credentials", e.to_string())

@@ -72,6 +72,25 @@ pub(crate) async fn status(
     Ok(Json(state.engine.progress().await?))
 }
 
+/// Dead jobs queued again.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Retried {
+    /// How many.
+    queued: u64,
+}
+
+/// Queues every dead job (out of attempts) again with fresh attempts, after its cause is
+/// fixed (admin only).
+#[utoipa::path(post, path = "/jobs/retry", tag = "library", responses((status = 200, description = "The dead jobs queued again", body = Retried), (status = 401, description = "Not signed in", body = ErrorBody), (status = 403, description = "Not an admin", body = ErrorBody)))]
+pub(crate) async fn retry_jobs(
+    State(state): Shared,
+    _admin: Admin,
+) -> Result<Json<Retried>, ApiError> {
+    Ok(Json(Retried {
+        queued: state.engine.retry_dead_jobs(None).await?,
+    }))
+}
+
 /// A snapshot with each stage's pace.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ProgressEvent {

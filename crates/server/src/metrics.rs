@@ -149,11 +149,11 @@ pub(crate) async fn metrics(
         "# HELP shoebox_jobs Jobs in the queue, by kind and state."
     );
     let _ = writeln!(out, "# TYPE shoebox_jobs gauge");
-    for c in store.job_counts().await? {
+    for c in shoebox_core::JobQueue::job_counts(state.engine.queue()).await? {
         for (job_state, n) in [
             ("queued", c.queued),
             ("running", c.running),
-            ("failed", c.failed),
+            ("dead", c.dead),
         ] {
             let _ = writeln!(
                 out,

@@ -81,6 +81,7 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
         .routes(routes!(original))
         .routes(routes!(similar))
         .routes(routes!(status))
+        .routes(routes!(retry_jobs))
         .routes(routes!(progress_stream))
         .routes(routes!(tags))
         .routes(routes!(photo_tags))
@@ -121,8 +122,16 @@ pub(crate) fn routes(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers and the live library is not waiting out a fault; else 503
+/// with what is wrong and since when (Unix seconds).
 async fn ready(State(state): State<Arc<AppState>>) -> Result<&'static str, ApiError> {
+    if let Some(degraded) = state.engine.degraded() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "degraded",
+            format!("{} (since {})", degraded.reason, degraded.since),
+        ));
+    }
     state.engine.store().user_count().await?;
     Ok("ready")
 }

@@ -587,6 +587,15 @@ async fn api_tokens_serve_scripts_and_members_are_not_admins() -> anyhow::Result
         (status, roots.as_array().map(Vec::len)),
         (StatusCode::OK, Some(1))
     );
+    // Dead jobs are queued again by an admin only.
+    let (status, body, _) = api
+        .call(Method::POST, "/api/v1/jobs/retry", None, Some(&kid))
+        .await?;
+    assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"));
+    let (status, body, _) = api
+        .call(Method::POST, "/api/v1/jobs/retry", None, Some(&admin))
+        .await?;
+    assert_eq!((status, body["queued"].as_u64()), (StatusCode::OK, Some(0)));
 
     // Revoked, the token lets nobody in.
     let id = made["id"].as_i64().unwrap_or_default();
@@ -781,6 +790,7 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_answers() -> a
         "GET /api/v1/photos/{id}/similar",
         "GET /api/v1/status",
         "GET /api/v1/status/stream",
+        "POST /api/v1/jobs/retry",
         "GET /api/v1/tags",
         "GET /api/v1/photos/{id}/tags",
         "POST /api/v1/photos/{id}/classify",

@@ -58,8 +58,37 @@ impl<T> QueryContext<T> for std::result::Result<T, sqlx::Error> {
     }
 }
 
+impl Error {
+    /// Whether the error passes: the database is locked by another connection or program,
+    /// no connection came free in time, or its file could not be read or written just now.
+    pub fn is_transient(&self) -> bool {
+        let source = match self {
+            Self::Query { source, .. } | Self::Open { source, .. } => source,
+            Self::OpenLocked { .. } | Self::Io(_) => return true,
+            _ => return false,
+        };
+        match source {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+            // SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN (with their
+            // extended codes, whose low byte is the primary one).
+            sqlx::Error::Database(db) => db
+                .code()
+                .and_then(|code| code.parse::<i64>().ok())
+                .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 10 | 13 | 14)),
+            _ => false,
+        }
+    }
+}
+
 impl From<Error> for shoebox_core::Error {
     fn from(e: Error) -> Self {
-        shoebox_core::Error::backend("store", e)
+        if e.is_transient() {
+            shoebox_core::Error::Unavailable {
+                context: "store".to_owned(),
+                source: Box::new(e),
+            }
+        } else {
+            shoebox_core::Error::backend("store", e)
+        }
     }
 }

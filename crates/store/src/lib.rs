@@ -1,4 +1,5 @@
-//! Shoebox's durable storage: the [`shoebox_core::MetadataStore`] port on SQLite through sqlx.
+//! Shoebox's durable storage: the [`shoebox_core::MetadataStore`] and [`shoebox_core::JobQueue`]
+//! ports on SQLite through sqlx.
 //!
 //! The database lives in the data directory (WAL journal, foreign keys on, a busy timeout so
 //! concurrent readers wait rather than fail). Migrations under `migrations/sqlite` are embedded
@@ -8,4 +9,4 @@ mod error;
 mod sqlite;
 
 pub use error::{Error, Result};
-pub use sqlite::SqliteStore;
+pub use sqlite::{BUSY_TIMEOUT, SqliteStore};

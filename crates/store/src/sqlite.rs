@@ -19,10 +19,9 @@ use std::time::Duration;
 
 use shoebox_core as core;
 use shoebox_core::{
-    ApiToken, Job, JobCounts, JobFailure, JobKind, KnownPhoto, LibraryStatus, MetadataStore,
-    NewJob, PendingPhoto, Photo, PhotoId, PhotoTag, PhotoWrite, Role, Root, RootId, ScanProblem,
-    Session, SessionInfo, SmartAlbum, StoredCaption, StoredEmbedding, TagOnPhoto, User,
-    VariationRecord, ZeroShotTags,
+    ApiToken, KnownPhoto, LibraryStatus, MetadataStore, PendingPhoto, Photo, PhotoId, PhotoTag,
+    PhotoWrite, Role, Root, RootId, ScanProblem, Session, SessionInfo, SmartAlbum, StoredCaption,
+    StoredEmbedding, TagOnPhoto, User, VariationRecord, ZeroShotTags,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -30,8 +29,8 @@ use sqlx::sqlite::{
 
 use crate::{Error, Result};
 
-/// How long a writer waits for the database lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a writer waits for the database lock before giving up, unless told otherwise.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The SQLite store. Cheap to clone: it is a connection pool.
 #[derive(Debug, Clone)]
@@ -40,18 +39,24 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url` (`sqlite://PATH`) and migrates it.
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// Opens (creating if missing) the database at `url` (`sqlite://PATH`) and migrates it;
+    /// a writer waits up to `busy_timeout` for another connection's lock.
+    pub async fn connect(url: &str, busy_timeout: Duration) -> Result<Self> {
         let path = url
             .strip_prefix("sqlite://")
             .ok_or_else(|| Error::UnsupportedUrl {
                 url: url.to_owned(),
             })?;
-        Self::open(Path::new(path)).await
+        Self::open_with(Path::new(path), busy_timeout).await
     }
 
     /// Opens (creating if missing) the database file at `path` and migrates it.
     pub async fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, BUSY_TIMEOUT).await
+    }
+
+    /// [`Self::open`], a writer waiting up to `busy_timeout` for another connection's lock.
+    pub async fn open_with(path: &Path, busy_timeout: Duration) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs_err::create_dir_all(dir)?;
         }
@@ -65,7 +70,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(busy_timeout);
         // Two processes opening one database together (two commands started at once on a
         // new library) must not both migrate it — SQLite's migrator takes no lock — so opening
         // holds a lock file; and a new database switches to WAL under an exclusive lock that
@@ -132,8 +137,8 @@ impl MetadataStore for SqliteStore {
         roots::remove(&self.pool, id).await
     }
 
-    async fn known_photos(&self, root: RootId) -> core::Result<Vec<KnownPhoto>> {
-        Ok(photos::known(&self.pool, root).await?)
+    async fn known_photos_under(&self, root: RootId, under: &str) -> core::Result<Vec<KnownPhoto>> {
+        Ok(photos::known(&self.pool, root, under).await?)
     }
 
     async fn photo(&self, id: PhotoId) -> core::Result<Option<Photo>> {
@@ -166,6 +171,14 @@ impl MetadataStore for SqliteStore {
         items: Vec<StoredEmbedding>,
     ) -> core::Result<()> {
         Ok(embeddings::put(&self.pool, model_id, items).await?)
+    }
+
+    async fn embedding(
+        &self,
+        model_id: &str,
+        photo: PhotoId,
+    ) -> core::Result<Option<StoredEmbedding>> {
+        Ok(embeddings::current(&self.pool, model_id, photo).await?)
     }
 
     async fn live_embeddings(&self, model_id: &str) -> core::Result<Vec<StoredEmbedding>> {
@@ -345,46 +358,6 @@ impl MetadataStore for SqliteStore {
         generated: RootId,
     ) -> core::Result<Vec<VariationRecord>> {
         Ok(variations::of(&self.pool, source, generated).await?)
-    }
-
-    async fn enqueue_jobs(&self, kind: JobKind, items: Vec<NewJob>) -> core::Result<u64> {
-        Ok(jobs::enqueue(&self.pool, kind, items).await?)
-    }
-
-    async fn claim_jobs(
-        &self,
-        kind: JobKind,
-        scope: &str,
-        owner: &str,
-        limit: u32,
-        lease: Duration,
-    ) -> core::Result<Vec<Job>> {
-        Ok(jobs::claim(&self.pool, kind, scope, owner, limit, lease).await?)
-    }
-
-    async fn complete_jobs(&self, ids: Vec<i64>) -> core::Result<()> {
-        Ok(jobs::complete(&self.pool, ids).await?)
-    }
-
-    async fn fail_job(
-        &self,
-        id: i64,
-        reason: &str,
-        retry_in: Option<Duration>,
-    ) -> core::Result<()> {
-        Ok(jobs::fail(&self.pool, id, reason, retry_in).await?)
-    }
-
-    async fn release_jobs(&self, owner: &str) -> core::Result<u64> {
-        Ok(jobs::release(&self.pool, owner).await?)
-    }
-
-    async fn job_counts(&self) -> core::Result<Vec<JobCounts>> {
-        Ok(jobs::counts(&self.pool).await?)
-    }
-
-    async fn job_failures(&self, limit: u32) -> core::Result<Vec<JobFailure>> {
-        Ok(jobs::failures(&self.pool, limit).await?)
     }
 
     async fn generation(&self, name: &str) -> core::Result<i64> {

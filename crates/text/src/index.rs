@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use shoebox_core::{Generated, PhotoId, QueryTerm, SearchFilters};
 use tantivy::collector::{DocSetCollector, TopDocs};
@@ -27,12 +28,14 @@ pub struct TextHit {
     pub score: f32,
 }
 
-/// The text index of one library.
+/// The text index of one library. Writes and commits take `&self`: the writer has a lock of
+/// its own, and searches read the last committed state until a commit reloads the reader (an
+/// atomic swap in tantivy), so a search never waits for a write, a commit or a rebuild.
 pub struct TextIndex {
     path: PathBuf,
     index: Index,
     reader: IndexReader,
-    writer: IndexWriter,
+    writer: Mutex<IndexWriter>,
     fields: Fields,
 }
 
@@ -87,13 +90,18 @@ impl TextIndex {
             path,
             index,
             reader,
-            writer,
+            writer: Mutex::new(writer),
             fields,
         })
     }
 
+    /// The writer (a panic while it was held left it as tantivy left it: usable).
+    fn writer(&self) -> MutexGuard<'_, IndexWriter> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Adds or replaces a photo's document (visible after [`Self::commit`]).
-    pub fn upsert(&mut self, doc: &TextDoc) -> Result<()> {
+    pub fn upsert(&self, doc: &TextDoc) -> Result<()> {
         let f = &self.fields;
         let mut d = TantivyDocument::default();
         d.add_i64(f.photo, doc.photo.0);
@@ -122,30 +130,31 @@ impl TextIndex {
         }
         d.add_text(f.media, &doc.media);
         self.remove(doc.photo);
-        self.writer
+        self.writer()
             .add_document(d)
             .map_err(tantivy_error(&self.path))?;
         Ok(())
     }
 
     /// Removes a photo's document (gone after [`Self::commit`]).
-    pub fn remove(&mut self, photo: PhotoId) {
-        self.writer
+    pub fn remove(&self, photo: PhotoId) {
+        self.writer()
             .delete_term(Term::from_field_i64(self.fields.photo, photo.0));
     }
 
     /// Removes every document (for a rebuild).
-    pub fn clear(&mut self) -> Result<()> {
-        self.writer
+    pub fn clear(&self) -> Result<()> {
+        self.writer()
             .delete_all_documents()
             .map_err(tantivy_error(&self.path))?;
         Ok(())
     }
 
     /// Makes the writes so far durable and visible, recording the store's watermark.
-    pub fn commit(&mut self, watermark: &str) -> Result<()> {
+    pub fn commit(&self, watermark: &str) -> Result<()> {
         let wrap = tantivy_error(&self.path);
-        let mut prepared = self.writer.prepare_commit().map_err(&wrap)?;
+        let mut writer = self.writer();
+        let mut prepared = writer.prepare_commit().map_err(&wrap)?;
         prepared.set_payload(watermark);
         prepared.commit().map_err(&wrap)?;
         self.reader.reload().map_err(&wrap)

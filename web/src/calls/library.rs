@@ -99,7 +99,7 @@ struct StreamedStage {
 struct StreamedJobs {
     queued: u64,
     running: u64,
-    failed: u64,
+    dead: u64,
 }
 
 #[cfg(feature = "hydrate")]
@@ -126,7 +126,7 @@ impl Streamed {
                 done: s.done,
                 total: s.total,
                 queued: s.jobs.queued + s.jobs.running,
-                failed: s.jobs.failed,
+                failed: s.jobs.dead,
                 pace: rate.map_or_else(String::new, |r| match r.eta_seconds {
                     Some(eta) => format!("{:.1}/s, {:.0} s left", r.per_second, eta),
                     None => String::new(),
@@ -154,6 +154,10 @@ pub(crate) struct LibraryView {
     pub(crate) offered: Vec<String>,
     pub(crate) stages: Vec<StageRow>,
     pub(crate) failures: Vec<(i64, String)>,
+    /// Whether the caller may queue dead jobs again (admins).
+    pub(crate) may_retry: bool,
+    /// What the live library is waiting out (a locked database, say), if anything.
+    pub(crate) degraded: Option<String>,
     /// The catalog's CLIP models: name, installed, the one the settings name.
     pub(crate) models: Vec<(String, bool, bool)>,
     /// The model searches use now.
@@ -175,8 +179,9 @@ pub(crate) async fn library() -> Result<LibraryView, ServerFnError> {
         .into_iter()
         .map(|m| (m.name, m.installed, m.active))
         .collect();
+    let is_admin = user.role == shoebox_core::Role::Admin;
     // Roots are paths on the server: admins only, as in the API.
-    let (roots, offered) = if user.role == shoebox_core::Role::Admin {
+    let (roots, offered) = if is_admin {
         (
             engine.roots().await.map_err(ssr::shown)?,
             engine.offered_roots().await.map_err(ssr::shown)?,
@@ -202,15 +207,22 @@ pub(crate) async fn library() -> Result<LibraryView, ServerFnError> {
                 done: s.done,
                 total: s.total,
                 queued: s.jobs.queued + s.jobs.running,
-                failed: s.jobs.failed,
+                failed: s.jobs.dead,
                 pace: String::new(),
             })
             .collect(),
         failures: progress
             .failures
             .into_iter()
-            .map(|f| (f.photo.0, f.reason))
+            .map(|f| {
+                (
+                    f.photo.0,
+                    format!("{} failed {} times: {}", f.kind, f.attempts, f.reason),
+                )
+            })
             .collect(),
+        may_retry: is_admin,
+        degraded: progress.degraded.map(|d| d.reason),
         models,
         searching_with: context.live.map(|live| live.model_id()),
         answering: context.answerer.is_some(),
@@ -224,7 +236,7 @@ async fn admin() -> Result<(), ServerFnError> {
         Ok(())
     } else {
         Err(ServerFnError::new(
-            "only an admin changes the library's folders",
+            "only an admin changes the library's folders and jobs",
         ))
     }
 }
@@ -261,4 +273,16 @@ pub(crate) async fn remove_root(id: i64) -> Result<(), ServerFnError> {
         live.roots_changed();
     }
     Ok(())
+}
+
+/// Queues the dead jobs (out of attempts) again with fresh attempts, after their cause is
+/// fixed; how many.
+#[server(prefix = "/ui")]
+pub(crate) async fn retry_jobs() -> Result<u64, ServerFnError> {
+    admin().await?;
+    ssr::context()?
+        .engine
+        .retry_dead_jobs(None)
+        .await
+        .map_err(ssr::shown)
 }

@@ -9,7 +9,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use super::{Failure, SignedIn, follow_progress, shown};
-use crate::calls::{AddRoot, RemoveRoot, StageRow, library};
+use crate::calls::{AddRoot, RemoveRoot, RetryJobs, StageRow, library};
 
 /// The library: roots, each stage's progress (live from the progress stream), failures.
 #[component]
@@ -25,8 +25,15 @@ pub(crate) fn LibraryPage() -> impl IntoView {
 fn Progress() -> impl IntoView {
     let add = ServerAction::<AddRoot>::new();
     let remove = ServerAction::<RemoveRoot>::new();
+    let retry = ServerAction::<RetryJobs>::new();
     let state = Resource::new(
-        move || (add.version().get(), remove.version().get()),
+        move || {
+            (
+                add.version().get(),
+                remove.version().get(),
+                retry.version().get(),
+            )
+        },
         |_| library(),
     );
     // Then every second from the API's progress stream (server-sent events), in the browser.
@@ -147,6 +154,15 @@ fn Progress() -> impl IntoView {
                                             .collect_view()}
                                     </tbody>
                                 </table>
+                                {l.degraded.map(|why| view! { <p class="degraded" role="alert">{why}</p> })}
+                                {(l.may_retry && !l.failures.is_empty())
+                                    .then(|| {
+                                        view! {
+                                            <ActionForm action=retry>
+                                                <button type="submit" class="retry-jobs">"Retry the failed jobs"</button>
+                                            </ActionForm>
+                                        }
+                                    })}
                                 <ul class="failures">
                                     {l
                                         .failures
@@ -161,5 +177,6 @@ fn Progress() -> impl IntoView {
         </Transition>
         <Failure result=move || add.value().get()/>
         <Failure result=move || remove.value().get()/>
+        <Failure result=move || retry.value().get().map(|r| r.map(|_| ()))/>
     }
 }

@@ -40,7 +40,7 @@ pub(crate) async fn run(engine: &Engine, failures: u32, json: bool) -> anyhow::R
         );
     }
     if !pipeline.failures.is_empty() {
-        lines.push("Failed jobs (newest first):".to_owned());
+        lines.push("Dead jobs, out of attempts (newest first; `shoebox status --retry` queues them again):".to_owned());
         lines.extend(pipeline.failures.iter().map(|f| {
             format!(
                 "  {} of photo {} after {} tries: {}",
@@ -96,8 +96,8 @@ fn stage_line(s: &StageProgress, rate: Option<&StageRate>) -> String {
         100.0 * s.done as f64 / s.total as f64
     };
     let mut line = format!(
-        "  {name} ({}): {} / {} ({percent:.0}%), {} queued, {} running, {} failed",
-        s.model, s.done, s.total, s.jobs.queued, s.jobs.running, s.jobs.failed
+        "  {name} ({}): {} / {} ({percent:.0}%), {} queued, {} running, {} dead",
+        s.model, s.done, s.total, s.jobs.queued, s.jobs.running, s.jobs.dead
     );
     if let Some(rate) = rate {
         line.push_str(&format!(", {:.1}/s", rate.per_second));

@@ -152,6 +152,11 @@ pub(crate) fn print(event: &LiveEvent) {
         ),
         LiveEvent::Switched(to) => eprintln!("Searches now use {to}"),
         LiveEvent::Idle => eprintln!("Up to date; waiting for changes (Ctrl-C stops)."),
+        LiveEvent::Degraded(degraded) => eprintln!(
+            "{} (failed {} time(s) in a row; searches go on)",
+            degraded.reason, degraded.failures
+        ),
+        LiveEvent::Recovered => eprintln!("Back to work: the library is reachable again."),
     }
 }
 

@@ -34,6 +34,17 @@ impl Library {
         })
     }
 
+    /// The same library opened again by a new engine, as after a restart.
+    pub(crate) async fn reopen(self) -> anyhow::Result<Self> {
+        let settings = self.engine.settings().clone();
+        drop(self.engine);
+        Ok(Self {
+            engine: Engine::open(settings).await?,
+            photos: self.photos,
+            _dir: self._dir,
+        })
+    }
+
     pub(crate) async fn scan(&self) -> anyhow::Result<ScanSummary> {
         Ok(self
             .engine

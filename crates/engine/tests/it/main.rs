@@ -5,6 +5,7 @@ mod answers;
 mod bad_files;
 mod common;
 mod exif;
+mod faults;
 mod offered;
 mod orientation;
 mod property;

@@ -108,7 +108,7 @@ const CORPUS: [Entry; 6] = [
 
 fn indices() -> anyhow::Result<SearchIndices> {
     let mut vector = VectorIndex::new("axes", AXES.len(), IndexParams::default());
-    let mut text = TextIndex::in_memory()?;
+    let text = TextIndex::in_memory()?;
     for (id, concepts, path, caption, tags, day) in CORPUS {
         vector.insert(PhotoId(id), &axes(concepts))?;
         text.upsert(&TextDoc {

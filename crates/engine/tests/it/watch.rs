@@ -198,7 +198,6 @@ async fn a_model_swap_re_embeds_while_the_old_model_answers_then_switches() -> a
         s.captions.enabled = false;
         s.tags.enabled = false;
         s.indexer.batch_size = 32;
-        s.watch.swap_slice = 64;
         // Random weights: every similarity counts.
         s.search.min_similarity = -1.0;
     })
@@ -277,14 +276,14 @@ async fn a_model_swap_re_embeds_while_the_old_model_answers_then_switches() -> a
     );
     assert_eq!(lib.engine.active_model().as_deref(), Some(new_id.as_str()));
     let events = events.lock().map(|e| e.clone()).unwrap_or_default();
-    let slices = events
+    let reembedded: usize = events
         .iter()
-        .filter(|e| matches!(e, LiveEvent::Pass(p) if p.reembedded > 0))
-        .count();
-    assert!(
-        slices >= 2,
-        "re-embedded a slice at a time: {slices} slices"
-    );
+        .filter_map(|e| match e {
+            LiveEvent::Pass(p) => Some(p.reembedded),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(reembedded, PHOTOS as usize, "each photo re-embedded once");
     assert!(
         matches!(events.first(), Some(LiveEvent::Swapping { to, .. }) if *to == new_id),
         "{events:?}"

@@ -72,11 +72,10 @@ pub(crate) async fn put(
         let dim = i64::try_from(e.vector.len())
             .map_err(|_| Error::Corrupt(format!("embedding of {} values", e.vector.len())))?;
         sqlx::query(
-            "INSERT INTO embeddings (photo_id, model_id, dim, vector, content_hash, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (photo_id, model_id) DO UPDATE SET dim = excluded.dim,
-                 vector = excluded.vector, content_hash = excluded.content_hash,
-                 created_at = excluded.created_at",
+            // A replacement, not an update: the insert trigger enqueues the tagging.
+            "INSERT OR REPLACE INTO embeddings
+                 (photo_id, model_id, dim, vector, content_hash, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(e.photo.0)
         .bind(model_id)
@@ -103,6 +102,25 @@ pub(crate) async fn live(pool: &SqlitePool, model_id: &str) -> Result<Vec<Stored
     .await
     .context("loading embeddings")?;
     rows.into_iter().map(EmbeddingRow::into_embedding).collect()
+}
+
+pub(crate) async fn current(
+    pool: &SqlitePool,
+    model_id: &str,
+    photo: PhotoId,
+) -> Result<Option<StoredEmbedding>> {
+    let row: Option<EmbeddingRow> = sqlx::query_as(
+        "SELECT e.photo_id, e.content_hash, e.dim, e.vector FROM embeddings e
+         JOIN photos p ON p.id = e.photo_id
+         WHERE e.model_id = ? AND e.photo_id = ? AND p.status = 'ok'
+             AND p.content_hash = e.content_hash",
+    )
+    .bind(model_id)
+    .bind(photo.0)
+    .fetch_optional(pool)
+    .await
+    .context("loading an embedding")?;
+    row.map(EmbeddingRow::into_embedding).transpose()
 }
 
 impl EmbeddingRow {

@@ -47,13 +47,19 @@ fn status(s: &str) -> Result<PhotoStatus> {
         .map_err(|_| Error::Corrupt(format!("photo status {s:?}")))
 }
 
-pub(crate) async fn known(pool: &SqlitePool, root: RootId) -> Result<Vec<KnownPhoto>> {
+pub(crate) async fn known(pool: &SqlitePool, root: RootId, under: &str) -> Result<Vec<KnownPhoto>> {
+    // The paths under a folder are those from "folder/" up to "folder0" ('0' follows '/'),
+    // a range the (root_id, rel_path) index reads.
     let rows: Vec<KnownRow> = sqlx::query_as(
         "SELECT id, root_id, rel_path, size, mtime_ns, content_hash, status,
                 format IS NOT NULL AS indexed
-         FROM photos WHERE root_id = ? ORDER BY id",
+         FROM photos WHERE root_id = ? AND (? = '' OR (rel_path >= ? AND rel_path < ?))
+         ORDER BY id",
     )
     .bind(root.0)
+    .bind(under)
+    .bind(format!("{under}/"))
+    .bind(format!("{under}0"))
     .fetch_all(pool)
     .await
     .context("loading known photos")?;

@@ -34,7 +34,7 @@ fn doc(
 const DAY: i64 = 86_400;
 
 fn library() -> anyhow::Result<TextIndex> {
-    let mut index = TextIndex::in_memory()?;
+    let index = TextIndex::in_memory()?;
     for d in [
         doc(
             1,
@@ -216,7 +216,7 @@ fn filters_narrow_search_and_give_the_allowed_set() -> anyhow::Result<()> {
 
 #[test]
 fn generated_photos_are_found_only_when_asked() -> anyhow::Result<()> {
-    let mut index = library()?;
+    let index = library()?;
     let mut made = doc(9, "9-1-aa.png", ("en", "a dog on the beach"), &[], "", DAY);
     made.media = MEDIA_GENERATED.to_owned();
     index.upsert(&made)?;
@@ -248,7 +248,7 @@ fn generated_photos_are_found_only_when_asked() -> anyhow::Result<()> {
 
 #[test]
 fn replacing_and_removing_documents() -> anyhow::Result<()> {
-    let mut index = library()?;
+    let index = library()?;
     let none = SearchFilters::default();
     index.upsert(&doc(
         5,
@@ -280,7 +280,7 @@ fn replacing_and_removing_documents() -> anyhow::Result<()> {
 fn commits_persist_with_their_watermark() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     {
-        let mut index = TextIndex::open(dir.path())?;
+        let index = TextIndex::open(dir.path())?;
         assert_eq!(index.watermark()?, None);
         index.upsert(&doc(
             9,
@@ -303,7 +303,7 @@ fn commits_persist_with_their_watermark() -> anyhow::Result<()> {
 
 #[test]
 fn unknown_caption_language_is_a_clear_error() -> anyhow::Result<()> {
-    let mut index = TextIndex::in_memory()?;
+    let index = TextIndex::in_memory()?;
     let err = index
         .upsert(&doc(1, "x.jpg", ("xx", "words"), &[], "X", 0))
         .unwrap_err();
