@@ -74,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
     }
     let photos = store.live_photos().await?;
-    let mut text = TextIndex::open(&data.path().join("text"))?;
+    let text = TextIndex::open(&data.path().join("text"))?;
     for p in &photos {
         text.upsert(&TextDoc {
             photo: p.id,

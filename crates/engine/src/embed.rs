@@ -132,22 +132,38 @@ impl Engine {
     }
 
     /// Drops from `target` the vectors of photos gone, failed, or changed without a new
-    /// embedding yet; whether any went. (It reads the library's live photos: a pass calls it
-    /// only after a scan found photos removed, changed or failed.)
+    /// embedding yet — looked for among `among` (the records a scan touched: a cost that
+    /// follows the change), or among every photo in the index when `None`; whether any went.
     pub(crate) async fn drop_stale_vectors(
         &self,
         model: &str,
         target: &mut Target<'_>,
+        among: Option<&[PhotoId]>,
     ) -> Result<bool> {
-        let unembedded: HashSet<PhotoId> = self
-            .store()
-            .pending_embeddings(model, u32::MAX)
-            .await?
-            .into_iter()
-            .map(|p| p.photo)
-            .collect();
-        let photos = target.read(VectorIndex::photos);
-        let stale = self.stale_among(photos, &unembedded).await?;
+        let stale: HashSet<PhotoId> = match among {
+            Some(touched) => {
+                let mut stale = HashSet::new();
+                for &photo in touched {
+                    if target.read(|index| index.contains(photo))
+                        && self.store().embedding(model, photo).await?.is_none()
+                    {
+                        stale.insert(photo);
+                    }
+                }
+                stale
+            }
+            None => {
+                let unembedded: HashSet<PhotoId> = self
+                    .store()
+                    .pending_embeddings(model, u32::MAX)
+                    .await?
+                    .into_iter()
+                    .map(|p| p.photo)
+                    .collect();
+                let photos = target.read(VectorIndex::photos);
+                self.stale_among(photos, &unembedded).await?
+            }
+        };
         target.write(|index| {
             for photo in &stale {
                 index.remove(*photo);

@@ -57,7 +57,7 @@ impl Engine {
         let ran = self.run_jobs(&mut handlers, &|| false, progress).await?;
         let embedded = ran.done(JobKind::Embed, Some(model));
         for mut e in handlers.embed {
-            let dropped = self.drop_stale_vectors(model, &mut e.target).await?;
+            let dropped = self.drop_stale_vectors(model, &mut e.target, None).await?;
             if embedded > 0 || dropped {
                 self.save_changed_vectors(model, &mut e.target).await?;
             }

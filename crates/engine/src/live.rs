@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shoebox_core::{Captioner, JobKind, JobQueue, priority};
+use shoebox_core::{Captioner, JobKind, JobQueue, PhotoId, priority};
 use shoebox_indexer::{Change, Method, RootWatcher, ScanSummary};
 use shoebox_ml::Clip;
 use shoebox_vector::VectorIndex;
@@ -281,16 +281,16 @@ impl Engine {
         report: &(dyn Fn(&LiveEvent) + Sync),
     ) -> Result<(Pass, bool)> {
         let mut pass = Pass::default();
-        let mut stale = false;
         let summary = match scan {
             ToScan::Nothing => None,
             ToScan::Folders(paths) => Some(self.index_changes(paths).await?),
             ToScan::All => Some(self.index(&[], &()).await?),
         };
-        if let Some(summary) = summary {
-            stale = summary.removed + summary.changed + summary.failed > 0;
-            pass.scan = Some(summary);
-        }
+        let stale: Vec<PhotoId> = summary
+            .as_ref()
+            .map(|s| s.stale.clone())
+            .unwrap_or_default();
+        pass.scan = summary;
         // New photos are found by their names, tags and facts before the models (seconds a
         // photo with the larger captioners) hold them back.
         self.sync_live_text(live).await?;
@@ -320,7 +320,10 @@ impl Engine {
         for e in &mut handlers.embed {
             let model = e.clip.model_id();
             let embedded = ran.done(JobKind::Embed, Some(model));
-            let dropped = stale && self.drop_stale_vectors(model, &mut e.target).await?;
+            let dropped = !stale.is_empty()
+                && self
+                    .drop_stale_vectors(model, &mut e.target, Some(&stale))
+                    .await?;
             if embedded > 0 || dropped {
                 self.save_changed_vectors(model, &mut e.target).await?;
             }

@@ -1,6 +1,7 @@
 //! Reporting a scan's progress and its result.
 
 use serde::{Deserialize, Serialize};
+use shoebox_core::PhotoId;
 
 /// Receives progress while a scan runs (a progress bar, a log, an event stream).
 pub trait ScanProgress: Send + Sync {
@@ -39,4 +40,8 @@ pub struct ScanSummary {
     pub skipped: u64,
     /// Folder-level problems (unreadable folders, symlink loops).
     pub problems: u64,
+    /// Records whose derived data may no longer hold: marked gone, or read again (changed or
+    /// failed). Not part of the summary a person sees.
+    #[serde(skip)]
+    pub stale: Vec<PhotoId>,
 }

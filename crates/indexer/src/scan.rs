@@ -109,6 +109,12 @@ impl<'s, S: MetadataStore> Scanner<'s, S> {
         summary.moved = plan.moved;
         summary.removed = plan.removed;
         summary.skipped = plan.skipped;
+        summary
+            .stale
+            .extend(plan.writes.iter().filter_map(|w| match w {
+                PhotoWrite::MarkGone { id } => Some(*id),
+                _ => None,
+            }));
         self.store.apply(plan.writes).await?;
 
         progress.reading(plan.work.len() as u64);
@@ -203,6 +209,9 @@ fn count(write: &PhotoWrite, summary: &mut ScanSummary) {
         } => summary.changed += 1,
         PhotoWrite::Insert { .. } | PhotoWrite::Replace { .. } => summary.failed += 1,
         PhotoWrite::Touch { .. } | PhotoWrite::Move { .. } | PhotoWrite::MarkGone { .. } => {}
+    }
+    if let PhotoWrite::Replace { id, .. } = write {
+        summary.stale.push(*id);
     }
 }
 

@@ -206,3 +206,54 @@ async fn a_locked_database_is_waited_out_while_searches_answer() -> anyhow::Resu
     assert_eq!(lib.engine.store().status(0).await?.ok, 7);
     Ok(())
 }
+
+/// The registry has a handler for every kind: a library with every stage on ends its first
+/// pass with no job of any kind left, and each stage complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_job_is_run_by_its_handler() -> anyhow::Result<()> {
+    let lib = Library::with(|s| {
+        s.watch.debounce_ms = 50;
+        s.watch.rescan_minutes = 0;
+        s.captions.enabled = true;
+        s.captions.languages = vec!["en".to_owned()];
+        s.models.captioner = "flaky".to_owned();
+        s.tags.enabled = true;
+        s.search.min_similarity = -1.0;
+    })
+    .await?;
+    for i in 0..3 {
+        lib.put(&format!("{i}.jpg"), &jpeg(40, 30, i)?)?;
+    }
+    lib.engine.add_root(&lib.photos).await?;
+    let clip = Arc::new(lib.engine.clip(Some(&clip_tiny()))?);
+    let live = lib.engine.live_search(Arc::clone(&clip)).await?;
+    let captioner = Flaky::default();
+    captioner.fixed.store(true, Ordering::SeqCst);
+    let models = LiveModels {
+        clip: Some(Arc::clone(&clip)),
+        captioner: Some(&captioner),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let report = |event: &LiveEvent| {
+        if *event == LiveEvent::Idle {
+            let _ = stop.send(true);
+        }
+    };
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        lib.engine.watch(&models, Some(&live), stopped, &report),
+    )
+    .await??;
+    let progress = lib.engine.progress().await?;
+    for kind in JobKind::ALL {
+        let stage = progress
+            .stages
+            .iter()
+            .find(|s| s.stage == kind)
+            .ok_or_else(|| anyhow::anyhow!("no {kind} stage"))?;
+        assert_eq!((stage.done, stage.total), (3, 3), "{kind}: {stage:?}");
+    }
+    let left = lib.engine.queue().job_counts().await?;
+    assert!(left.is_empty(), "jobs left: {left:?}");
+    Ok(())
+}

@@ -113,7 +113,7 @@ async fn work_appears_with_the_photos_and_counts_match_the_listings() -> anyhow:
         .claim(&[wanted(JobKind::Embed, MODEL, 1)], "w", LEASE)
         .await?;
     assert_eq!(claims[0].photo, ids[0]);
-    s.complete(&[claims[0].claim.clone()]).await?;
+    s.complete(std::slice::from_ref(&claims[0].claim)).await?;
     // A caption lands; a tagging run; content changes; a photo goes.
     s.put_captions(
         "blip",
@@ -234,10 +234,16 @@ async fn a_stale_worker_s_writes_are_refused_after_its_lease_is_taken_over() -> 
     assert_eq!(stale.photo, fresh.photo);
     assert_eq!(fresh.attempts, 2);
     let refused = |r: shoebox_core::Result<()>| matches!(r, Err(Error::Conflict(_)));
-    assert!(refused(s.renew(&[stale.claim.clone()], LEASE).await));
-    assert!(refused(s.complete(&[stale.claim.clone()]).await));
+    assert!(refused(
+        s.renew(std::slice::from_ref(&stale.claim), LEASE).await
+    ));
+    assert!(refused(
+        s.complete(std::slice::from_ref(&stale.claim)).await
+    ));
     assert!(refused(s.fail(&stale.claim, "late", None).await));
-    assert!(refused(s.give_back(&[stale.claim.clone()]).await));
+    assert!(refused(
+        s.give_back(std::slice::from_ref(&stale.claim)).await
+    ));
     // A refused batch changes nothing, even for the claims in it that are held.
     let other = s.claim(&want, "fast", LEASE).await?.remove(0);
     assert!(refused(
@@ -246,7 +252,7 @@ async fn a_stale_worker_s_writes_are_refused_after_its_lease_is_taken_over() -> 
     ));
     assert_eq!(s.job_counts().await?[0].running, 2);
     // The holder's writes go through.
-    s.renew(&[fresh.claim.clone()], LEASE).await?;
+    s.renew(std::slice::from_ref(&fresh.claim), LEASE).await?;
     s.complete(&[fresh.claim.clone(), other.claim.clone()])
         .await?;
     assert_eq!(s.job_counts().await?, Vec::new());
@@ -281,7 +287,7 @@ async fn failures_retry_then_die_with_their_reason_and_come_back_on_retry() -> a
     let again = s.claim(&want, "w", LEASE).await?.remove(0);
     assert_eq!((again.photo, again.attempts), (next.photo, 1));
     // A give-back does not count an attempt.
-    s.give_back(&[again.claim.clone()]).await?;
+    s.give_back(std::slice::from_ref(&again.claim)).await?;
     let after = s.claim(&want, "w", LEASE).await?.remove(0);
     assert_eq!((after.photo, after.attempts), (next.photo, 1));
     assert!(
