@@ -223,6 +223,16 @@ mod tests {
     }
 
     #[test]
+    fn a_settings_file_from_before_the_job_priorities_still_loads() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("old.toml");
+        fs_err::write(&file, "[watch]\nswap_slice = 512\nrescan_minutes = 60\n")?;
+        let s = Settings::load(Some(&file), &[])?;
+        assert_eq!(s.watch.rescan_minutes, 60);
+        Ok(())
+    }
+
+    #[test]
     fn layers_apply_in_order() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
         let file = dir.path().join("c.toml");

@@ -47,6 +47,11 @@ pub struct WatchSettings {
     /// Minutes between two full reconciliation scans (besides the one at start-up); 0 for
     /// none.
     pub rescan_minutes: u64,
+    /// Read and ignored, so that settings files written before the job queue's priorities
+    /// (which put a model swap's re-embedding behind new photos) still load: it said how many
+    /// photos a swap embedded per pass.
+    #[serde(default, skip_serializing)]
+    pub swap_slice: Option<usize>,
 }
 
 /// See [`WatchSettings::mode`].

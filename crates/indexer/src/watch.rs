@@ -287,6 +287,7 @@ mod tests {
             debounce_ms: 100,
             poll_seconds: 60,
             rescan_minutes: 0,
+            swap_slice: None,
         };
         let watcher = RootWatcher::start(&[gone.clone(), here.clone()], &settings, &changes)?;
         assert_eq!(

@@ -2,7 +2,7 @@
 
 use shoebox_core::{MetadataStore, PhotoWrite, ScanProblem};
 
-use crate::support::{failed, insert, root, store};
+use crate::support::{failed, insert, replace, root, store};
 
 #[tokio::test]
 async fn counts_failures_and_problems() -> anyhow::Result<()> {
@@ -45,5 +45,17 @@ async fn counts_failures_and_problems() -> anyhow::Result<()> {
         .map(|p| p.rel_path.as_str())
         .collect();
     assert_eq!(paths, vec!["z"]);
+
+    // The counts are kept as records come back and go with their root.
+    let known = f.store.known_photos(r).await?;
+    let (a, c) = (known[0].id, known[2].id);
+    f.store
+        .apply(vec![PhotoWrite::MarkGone { id: a }, replace(c, 5)])
+        .await?;
+    let status = f.store.status(0).await?;
+    assert_eq!((status.ok, status.failed, status.gone), (1, 1, 2));
+    f.store.remove_root(r).await?;
+    let status = f.store.status(0).await?;
+    assert_eq!((status.ok, status.failed, status.gone), (0, 0, 0));
     Ok(())
 }
