@@ -21,6 +21,12 @@ pub enum Error {
         /// Its Euclidean norm.
         norm: f32,
     },
+    /// The index holds as many vectors as its graph can number.
+    #[error("the index is full ({slots} vectors with tombstones); compact it")]
+    Full {
+        /// Vectors held, tombstones included.
+        slots: usize,
+    },
     /// Reading or writing an index file failed.
     #[error("{path}: {source}")]
     Io {

@@ -1,19 +1,22 @@
-//! [`VectorIndex`]: HNSW over a [`Slab`], with tombstones, filters and exact rescoring.
+//! [`VectorIndex`]: an HNSW graph over a [`Slab`], with tombstones, filters and exact
+//! rescoring.
+//!
+//! The index holds the slab (vectors, their int8 codes, photo ids, tombstones) and the graph
+//! over the codes (`graph.rs`, which builds it too).
 
 use std::collections::HashSet;
 use std::fmt;
 
-use hnsw_rs::prelude::{DataId, Hnsw};
 use shoebox_core::PhotoId;
 
 use crate::graph::FlatGraph;
-use crate::quant::{self, CodeCosine};
+use crate::quant;
 use crate::simd::{dot, norm};
 use crate::slab::Slab;
 use crate::{Error, Result};
 
-/// Largest layer count hnsw_rs supports; the graph uses what the data needs.
-const MAX_LAYERS: usize = 16;
+/// Most slots an index holds (the graph numbers them with `u32`).
+const MAX_SLOTS: usize = u32::MAX as usize - 1;
 /// How far from 1 a stored or query vector's norm may be.
 const NORM_TOLERANCE: f32 = 1e-2;
 
@@ -75,17 +78,13 @@ pub struct Hit {
     pub score: f32,
 }
 
-/// The HNSW graph over the slab's int8 codes, points numbered by slot.
-pub(crate) type Graph = Hnsw<'static, i8, CodeCosine>;
-
 /// The vectors of one model, searchable by cosine similarity.
 pub struct VectorIndex {
     model_id: String,
     params: IndexParams,
     slab: Slab,
-    graph: Graph,
-    /// The graph copied for fast search; `None` after inserts until [`Self::prepare_search`].
-    flat: Option<FlatGraph>,
+    /// The HNSW graph over the slab's int8 codes, nodes numbered by slot.
+    graph: FlatGraph,
 }
 
 impl fmt::Debug for VectorIndex {
@@ -102,33 +101,34 @@ impl fmt::Debug for VectorIndex {
 impl VectorIndex {
     /// An empty index for `model_id`'s vectors of dimension `dim`.
     pub fn new(model_id: impl Into<String>, dim: usize, params: IndexParams) -> Self {
-        Self::from_slab(
+        Self::from_parts(
             model_id.into(),
             params,
             Slab::new(dim),
-            new_graph(&params, 0),
+            FlatGraph::new(params.max_connections),
         )
     }
 
-    pub(crate) fn from_slab(
+    pub(crate) fn from_parts(
         model_id: String,
         params: IndexParams,
         slab: Slab,
-        graph: Graph,
+        graph: FlatGraph,
     ) -> Self {
         Self {
             model_id,
             params,
             slab,
             graph,
-            flat: None,
         }
     }
 
-    /// Copies the graph into the flat form searches walk fastest (see `graph.rs`); call after
-    /// a run of inserts. Until then searches use hnsw_rs's own, slower walk.
+    /// Gives back the spare capacity that inserts leave (under an eighth of what is held);
+    /// call after a run of inserts. Searches do not need it: the graph is searchable as soon
+    /// as an insert returns.
     pub fn prepare_search(&mut self) {
-        self.flat = Some(FlatGraph::new(&self.graph, self.slab.slots()));
+        self.slab.shrink_to_fit();
+        self.graph.shrink_to_fit();
     }
 
     /// The model whose vectors this holds.
@@ -188,31 +188,31 @@ impl VectorIndex {
         self.insert_batch(&[(photo, vector)])
     }
 
-    /// Adds or replaces many photos' vectors, building the graph in parallel. Nothing is
+    /// Adds or replaces many photos' vectors, a large batch on every core. Nothing is
     /// inserted when any vector is invalid.
     pub fn insert_batch(&mut self, items: &[(PhotoId, &[f32])]) -> Result<()> {
         for (photo, vector) in items {
             self.check(*photo, vector)?;
         }
+        if self.slab.slots() + items.len() > MAX_SLOTS {
+            return Err(Error::Full {
+                slots: self.slab.slots(),
+            });
+        }
         self.append(items);
         Ok(())
     }
 
-    /// Pushes checked vectors into the slab and the graph.
+    /// Pushes checked vectors into the slab and links them into the graph.
     fn append(&mut self, items: &[(PhotoId, &[f32])]) {
-        let first = self.slab.slots();
         for (photo, vector) in items {
             self.slab.push(*photo, vector);
         }
-        let points: Vec<(&[i8], DataId)> = (first..self.slab.slots())
-            .map(|slot| (self.slab.code(slot), slot))
-            .collect();
-        match points.as_slice() {
-            [] => return,
-            [one] => self.graph.insert_slice(*one),
-            _ => self.graph.parallel_insert_slice(&points),
-        }
-        self.flat = None;
+        let slab = &self.slab;
+        let distance =
+            |a: u32, b: u32| quant::distance(slab.code(a as usize), slab.code(b as usize));
+        self.graph
+            .insert(slab.slots(), self.params.ef_construction, &distance);
     }
 
     /// Removes a photo; false when it was not there.
@@ -226,19 +226,14 @@ impl VectorIndex {
         tombstones > 0.0 && tombstones > self.params.compact_ratio * self.len().max(1) as f32
     }
 
-    /// A fresh graph over the live vectors only.
+    /// A fresh graph over the live vectors only (its first save writes a full snapshot).
     pub fn compacted(&self) -> Self {
         let items: Vec<(PhotoId, &[f32])> = self
             .slab
             .live()
             .map(|(photo, slot)| (photo, self.slab.vector(slot)))
             .collect();
-        let mut fresh = Self::from_slab(
-            self.model_id.clone(),
-            self.params,
-            Slab::new(self.dim()),
-            new_graph(&self.params, items.len()),
-        );
+        let mut fresh = Self::new(self.model_id.clone(), self.dim(), self.params);
         // The vectors were checked when they first came in.
         fresh.append(&items);
         fresh.prepare_search();
@@ -268,24 +263,17 @@ impl VectorIndex {
         let ef = self.params.ef_search.max(k);
         let mut code = Vec::with_capacity(query.len());
         quant::encode(query, &mut code);
-        let slots: Vec<usize> = match &self.flat {
-            Some(flat) => flat
-                .search(
-                    ef,
-                    ef,
-                    |slot| quant::distance(&code, self.slab.code(slot as usize)),
-                    |slot| keep(slot as usize),
-                )
-                .into_iter()
-                .map(|(_, slot)| slot as usize)
-                .collect(),
-            None => self
-                .graph
-                .search_filter(&code, ef, ef, Some(&|slot: &DataId| keep(*slot)))
-                .iter()
-                .map(|n| n.get_origin_id())
-                .collect(),
-        };
+        let slots: Vec<usize> = self
+            .graph
+            .search(
+                ef,
+                ef,
+                |slot| quant::distance(&code, self.slab.code(slot as usize)),
+                |slot| keep(slot as usize),
+            )
+            .into_iter()
+            .map(|(_, slot)| slot as usize)
+            .collect();
         if slots.len() < k.min(candidates) {
             return Ok(self.exact(query, k, filter));
         }
@@ -348,19 +336,9 @@ impl VectorIndex {
         &self.slab
     }
 
-    pub(crate) fn graph(&self) -> &Graph {
+    pub(crate) fn graph(&self) -> &FlatGraph {
         &self.graph
     }
-}
-
-pub(crate) fn new_graph(params: &IndexParams, expected: usize) -> Graph {
-    Hnsw::new(
-        params.max_connections,
-        expected.max(1024),
-        MAX_LAYERS,
-        params.ef_construction,
-        CodeCosine,
-    )
 }
 
 fn best_first(a: &Hit, b: &Hit) -> std::cmp::Ordering {

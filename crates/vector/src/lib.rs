@@ -1,15 +1,15 @@
-//! Shoebox's vector index: one HNSW graph ([hnsw_rs]) per embedding model, over unit-length
-//! vectors, scored by cosine similarity.
+//! Shoebox's vector index: one HNSW graph per embedding model, over unit-length vectors,
+//! scored by cosine similarity.
 //!
-//! hnsw_rs gives the graph; this crate adds what a photo library needs on top of it:
-//! a graph over int8 codes of the vectors whose candidates are rescored exactly in f32 (a
-//! quarter of the graph's vector memory, no recall lost), replacing and deleting photos (tombstones, filtered from every result, compaction once
+//! The graph is our own (`graph.rs`): built by HNSW insertion over int8 codes of the vectors,
+//! whose candidates are rescored exactly in f32 (a quarter of the graph's vector memory, no
+//! recall lost), held as flat arrays of slot numbers beside the slab of vectors — one copy of
+//! each, nothing else per point. On top of it this crate adds what a photo library needs:
+//! replacing and deleting photos (tombstones, filtered from every result, compaction once
 //! they pile up), searching under an allowed-id filter (with an exact scan when the filter
 //! is selective or the index small), and crash-safe persistence whose manifest carries a
 //! checksum and the store's watermark, so a stale, partial or corrupt dump is refused and
 //! the caller rebuilds it from the stored embeddings.
-//!
-//! [hnsw_rs]: https://docs.rs/hnsw_rs
 
 mod error;
 mod graph;

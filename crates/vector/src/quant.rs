@@ -5,8 +5,6 @@
 //! codes cost no recall (benchmark: `crates/vector/benches/vector.rs`) while holding a quarter
 //! of the bytes and making each distance cheaper.
 
-use hnsw_rs::prelude::Distance;
-
 use crate::simd::dot_i8;
 
 /// The int8 code of `vector`, appended to `out`.
@@ -32,16 +30,6 @@ pub(crate) fn distance(a: &[i8], b: &[i8]) -> f32 {
     }
     let cos = ab as f32 / ((aa as f32) * (bb as f32)).sqrt();
     (1.0 - cos).clamp(0.0, 2.0)
-}
-
-/// The graph's distance: cosine between int8 codes.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct CodeCosine;
-
-impl Distance<i8> for CodeCosine {
-    fn eval(&self, a: &[i8], b: &[i8]) -> f32 {
-        distance(a, b)
-    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use shoebox_core::PhotoId;
 
+use crate::graph::reserve_for;
 use crate::quant;
 
 /// Slot-addressed vectors of one dimension, with the live slot of each photo.
@@ -74,6 +75,10 @@ impl Slab {
     /// Appends a vector for `photo`, tombstoning its previous slot; returns the new slot.
     pub(crate) fn push(&mut self, photo: PhotoId, vector: &[f32]) -> usize {
         let slot = self.photos.len();
+        reserve_for(&mut self.photos, 1);
+        reserve_for(&mut self.alive, 1);
+        reserve_for(&mut self.data, vector.len());
+        reserve_for(&mut self.codes, vector.len());
         self.photos.push(photo);
         self.data.extend_from_slice(vector);
         quant::encode(vector, &mut self.codes);
@@ -139,6 +144,15 @@ impl Slab {
 
     pub(crate) fn data(&self) -> &[f32] {
         &self.data
+    }
+
+    /// Gives spare capacity back.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.photos.shrink_to_fit();
+        self.data.shrink_to_fit();
+        self.codes.shrink_to_fit();
+        self.live.shrink_to_fit();
+        self.alive.shrink_to_fit();
     }
 }
 

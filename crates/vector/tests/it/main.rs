@@ -34,3 +34,10 @@ fn ids(hits: &[shoebox_vector::Hit]) -> Vec<PhotoId> {
 fn top(index: &VectorIndex, query: &[f32], k: usize) -> Vec<PhotoId> {
     ids(&index.search(query, k, Filter::All).expect("valid query"))
 }
+
+/// The engine shares an index between threads (searches under a read lock).
+#[test]
+fn an_index_is_send_and_sync() {
+    fn shared<T: Send + Sync>() {}
+    shared::<VectorIndex>();
+}

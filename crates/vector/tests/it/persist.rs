@@ -61,12 +61,7 @@ fn nothing_dumped_is_none_and_another_model_is_refused() -> anyhow::Result<()> {
 #[test]
 fn truncated_or_damaged_files_are_errors_not_panics() -> anyhow::Result<()> {
     let index = index_of(&ClipLike::new(16, 4, 2).sample(300, 3), graph_only());
-    for victim in [
-        "slab.bin",
-        "graph.hnsw.graph",
-        "graph.hnsw.data",
-        "manifest.json",
-    ] {
+    for victim in ["slab.bin", "graph.bin", "manifest.json"] {
         let dir = tempfile::tempdir()?;
         index.save(dir.path(), "w")?;
         let path = dir.path().join("g-0").join(victim);
@@ -93,5 +88,27 @@ fn a_few_vectors_round_trip() -> anyhow::Result<()> {
         let loaded = VectorIndex::load(dir.path(), "test-model", IndexParams::default())?;
         assert_eq!(loaded.map(|l| l.index.len()), Some(n));
     }
+    Ok(())
+}
+
+#[test]
+fn an_older_format_loads_as_none_and_is_rebuilt() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let old = dir.path().join("g-3");
+    fs_err::create_dir_all(&old)?;
+    fs_err::write(
+        old.join("manifest.json"),
+        r#"{"format": 2, "model_id": "test-model"}"#,
+    )?;
+    fs_err::write(old.join("graph.hnsw.graph"), b"hnsw_rs dump")?;
+    fs_err::write(dir.path().join("CURRENT"), "g-3\n")?;
+    assert!(VectorIndex::load(dir.path(), "test-model", IndexParams::default())?.is_none());
+
+    // The rebuilt index replaces it.
+    let index = index_of(&ClipLike::new(16, 4, 2).sample(50, 3), graph_only());
+    index.save(dir.path(), "w")?;
+    assert!(!old.exists());
+    let loaded = VectorIndex::load(dir.path(), "test-model", IndexParams::default())?;
+    assert_eq!(loaded.map(|l| l.index.len()), Some(50));
     Ok(())
 }
