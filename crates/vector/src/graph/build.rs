@@ -2,12 +2,14 @@
 //! straight into the flat rows — one node at a time, or a large batch on every core.
 //!
 //! Each new node draws its level from the usual `⌊−ln(U) / ln M⌋` distribution, with `U` a
-//! hash of its slot (so the same slots always get the same levels, and builds are
-//! reproducible); walks down greedily to its level; on each of its layers, searches with
-//! `ef_construction` candidates, keeps `M` of them by the neighbour-selection heuristic, and
-//! links both ways, pruning a neighbour's list with the same heuristic when it overflows `M`
-//! (`2M` on layer 0). A thread writes a node's row only while holding that node's lock (one of
-//! [`STRIPES`]); a new entry point is linked while holding the entry lock.
+//! hash of its slot (so the same slots always get the same levels, and a build on one thread
+//! is reproducible); walks down greedily to its level; on each of its layers, searches with
+//! `ef_construction` candidates and keeps `M` of them by the neighbour-selection heuristic as
+//! its row; and only then links back from those neighbours, pruning a neighbour's list with the
+//! same heuristic when it overflows `M` (`2M` on layer 0). Until those links no other thread can
+//! reach the node, so none walks into a row of it still empty. A thread writes a node's row
+//! only while holding that node's lock (one of [`STRIPES`]); a new entry point is linked while
+//! holding the entry lock.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -133,15 +135,25 @@ impl Builder<'_> {
         for layer in (level + 1..=top).rev() {
             (here, here_dist) = graph.greedy(here, here_dist, layer, &to_q);
         }
+        // All of q's rows first, then the links back to it: until those, no other thread can
+        // reach q, so none walks into a row of q that is still empty.
+        let mut links = Vec::with_capacity(usize::from(level) + 1);
         for layer in (0..=level.min(top)).rev() {
             let found = self.search_layer(q, (here_dist, here), layer, visited);
             let chosen = self.select(&found, graph.m());
-            self.set_own(q, layer, &chosen);
-            for &(d, n) in &chosen {
-                self.link(n, q, d, layer);
+            let ids: Vec<u32> = chosen.iter().map(|&(_, id)| id).collect();
+            {
+                let _row = lock(self.lock_of(q));
+                graph.set_neighbours(q, layer, &ids);
             }
+            links.push((layer, chosen));
             if let Some(&(d, n)) = found.first() {
                 (here_dist, here) = (d, n);
+            }
+        }
+        for (layer, chosen) in links {
+            for (d, n) in chosen {
+                self.link(n, q, d, layer);
             }
         }
         if new_entry.is_some() {
@@ -210,26 +222,6 @@ impl Builder<'_> {
             }
         }
         kept
-    }
-
-    /// Makes `chosen` the new node `q`'s neighbours on `layer`, keeping any that other threads
-    /// linked to it meanwhile (a node that reached `q` while its row was still empty has only
-    /// that link), pruned to the row's size.
-    fn set_own(&self, q: u32, layer: u8, chosen: &[(f32, u32)]) {
-        let graph = self.graph;
-        let _row = lock(self.lock_of(q));
-        let mut all = chosen.to_vec();
-        for id in graph.neighbours(q, layer) {
-            if !all.iter().any(|&(_, c)| c == id) {
-                all.push(((self.distance)(q, id), id));
-            }
-        }
-        if all.len() > chosen.len() {
-            all.sort_by(by_distance);
-            all = self.select(&all, graph.capacity(layer));
-        }
-        let ids: Vec<u32> = all.iter().map(|&(_, id)| id).collect();
-        graph.set_neighbours(q, layer, &ids);
     }
 
     /// Adds `q` (at distance `d`) to `n`'s neighbours on `layer`, pruning them when full.
