@@ -5,7 +5,8 @@
 //! count, then up to `2M` neighbours); the few nodes above layer 0 have a row of up to `M`
 //! neighbours per upper layer in a second array. Rows are atomics so that a batch can be built
 //! by several threads at once, each node's row written under a lock; a search only loads them
-//! (a plain load on x86-64 and ARM).
+//! (a plain load on x86-64 and ARM). One bit per slot records which rows changed since the
+//! last save, so a save can append just those (`persist/log.rs`).
 
 mod build;
 mod visited;
@@ -39,6 +40,8 @@ pub(crate) struct FlatGraph {
     upper: Vec<AtomicU32>,
     /// Where searches start: `slot << 8 | level`, or [`NO_ENTRY`].
     entry: AtomicU64,
+    /// One bit per slot: its rows changed since [`Self::clear_changed`].
+    changed: Vec<AtomicU64>,
 }
 
 /// A distance that sorts (total order; NaN never occurs for unit vectors).
@@ -77,6 +80,7 @@ impl FlatGraph {
             upper_at: Vec::new(),
             upper: Vec::new(),
             entry: AtomicU64::new(NO_ENTRY),
+            changed: Vec::new(),
         }
     }
 
@@ -153,8 +157,8 @@ impl FlatGraph {
             .filter(move |&id| (id as usize) < len)
     }
 
-    /// Replaces the neighbours of `slot` on `layer` (at most [`Self::capacity`] are kept).
-    /// Callers serialise writers of one slot.
+    /// Replaces the neighbours of `slot` on `layer` (at most [`Self::capacity`] are kept) and
+    /// marks the slot changed. Callers serialise writers of one slot.
     pub(crate) fn set_neighbours(&self, slot: u32, layer: u8, ids: &[u32]) {
         let row = self.row(slot, layer);
         let Some((count, room)) = row.split_first() else {
@@ -169,6 +173,37 @@ impl FlatGraph {
             reason = "n ≤ 2M, which new() bounds"
         )]
         count.store(n as u32, Atomic::Release);
+        self.mark_changed(slot);
+    }
+
+    fn mark_changed(&self, slot: u32) {
+        if let Some(word) = self.changed.get(slot as usize / 64) {
+            word.fetch_or(1 << (slot % 64), Atomic::Relaxed);
+        }
+    }
+
+    /// The slots whose rows changed (or that were added) since [`Self::clear_changed`].
+    pub(crate) fn changed(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (w, word) in self.changed.iter().enumerate() {
+            let mut bits = word.load(Atomic::Relaxed);
+            while bits != 0 {
+                let bit = bits.trailing_zeros();
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "slots are u32 (grow checks)"
+                )]
+                out.push((w * 64) as u32 + bit);
+                bits &= bits - 1;
+            }
+        }
+        out
+    }
+
+    pub(crate) fn clear_changed(&self) {
+        for word in &self.changed {
+            word.store(0, Atomic::Relaxed);
+        }
     }
 
     /// Adds empty nodes for slots `len()..slots`, each at the level [`level_of`] draws for it.
@@ -185,6 +220,7 @@ impl FlatGraph {
     /// Appends a node with no neighbours at `level` (clamped to [`MAX_LEVEL`]).
     fn push_node(&mut self, level: u8) {
         let level = level.min(MAX_LEVEL);
+        let slot = self.len();
         let (w0, w) = (1 + 2 * self.m, 1 + self.m);
         reserve_for(&mut self.levels, 1);
         reserve_for(&mut self.layer0, w0);
@@ -200,6 +236,12 @@ impl FlatGraph {
             reserve_for(&mut self.upper, words);
             self.upper.extend((0..words).map(|_| AtomicU32::new(0)));
         }
+        if self.changed.len() * 64 <= slot {
+            reserve_for(&mut self.changed, 1);
+            self.changed.push(AtomicU64::new(0));
+        }
+        #[allow(clippy::cast_possible_truncation, reason = "slots are u32")]
+        self.mark_changed(slot as u32);
     }
 
     /// An empty-rowed graph with these node levels (slot order), for a loader to fill with
@@ -214,9 +256,11 @@ impl FlatGraph {
         graph.upper_at.reserve_exact(levels.len());
         graph.layer0.reserve_exact(levels.len() * (1 + 2 * m));
         graph.upper.reserve_exact(upper_rows * (1 + m));
+        graph.changed.reserve_exact(levels.len().div_ceil(64));
         for &level in levels {
             graph.push_node(level);
         }
+        graph.clear_changed();
         Some(graph)
     }
 
@@ -244,6 +288,7 @@ impl FlatGraph {
         self.layer0.shrink_to_fit();
         self.upper_at.shrink_to_fit();
         self.upper.shrink_to_fit();
+        self.changed.shrink_to_fit();
     }
 
     /// The `k` nearest slots that `keep` accepts, nearest first, walking with a candidate
@@ -335,12 +380,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rows_hold_what_was_set() {
+    fn rows_hold_what_was_set_and_mark_the_slot_changed() {
         let mut graph = FlatGraph::new(2);
         graph.grow(3);
+        assert_eq!(graph.changed(), vec![0, 1, 2]);
+        graph.clear_changed();
         graph.set_neighbours(1, 0, &[0, 2, 2, 0, 1]);
         // Layer 0 keeps 2M = 4.
         assert_eq!(graph.neighbours(1, 0).collect::<Vec<_>>(), vec![0, 2, 2, 0]);
+        assert_eq!(graph.changed(), vec![1]);
         // A slot with no upper layer has no row there.
         let level = graph.level(1);
         assert!(graph.neighbours(1, level + 1).next().is_none());
@@ -354,6 +402,7 @@ mod tests {
         let levels: Vec<u8> = (0..40).map(|s| graph.level(s)).collect();
         assert!(levels.iter().any(|&l| l > 0), "{levels:?}");
         let again = FlatGraph::with_levels(4, &levels).expect("valid");
+        assert!(again.changed().is_empty());
         assert_eq!((0..40).map(|s| again.level(s)).collect::<Vec<_>>(), levels);
         let top = (0..40u32).max_by_key(|&s| levels[s as usize]).unwrap_or(0);
         assert!(again.fits(levels[top as usize], &[0, 39]));

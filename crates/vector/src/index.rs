@@ -1,15 +1,17 @@
 //! [`VectorIndex`]: an HNSW graph over a [`Slab`], with tombstones, filters and exact
 //! rescoring.
 //!
-//! The index holds the slab (vectors, their int8 codes, photo ids, tombstones) and the graph
-//! over the codes (`graph.rs`, which builds it too).
+//! The index holds the slab (vectors, their int8 codes, photo ids, tombstones), the graph over
+//! the codes (`graph.rs`, which builds it too) and the journal of changes since the last save.
 
 use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 use shoebox_core::PhotoId;
 
 use crate::graph::FlatGraph;
+use crate::journal::{Change, Journal};
 use crate::quant;
 use crate::simd::{dot, norm};
 use crate::slab::Slab;
@@ -85,6 +87,8 @@ pub struct VectorIndex {
     slab: Slab,
     /// The HNSW graph over the slab's int8 codes, nodes numbered by slot.
     graph: FlatGraph,
+    /// The changes since the last save (under a lock: [`Self::save`] takes `&self`).
+    journal: Mutex<Journal>,
 }
 
 impl fmt::Debug for VectorIndex {
@@ -106,6 +110,7 @@ impl VectorIndex {
             params,
             Slab::new(dim),
             FlatGraph::new(params.max_connections),
+            Journal::default(),
         )
     }
 
@@ -114,12 +119,14 @@ impl VectorIndex {
         params: IndexParams,
         slab: Slab,
         graph: FlatGraph,
+        journal: Journal,
     ) -> Self {
         Self {
             model_id,
             params,
             slab,
             graph,
+            journal: Mutex::new(journal),
         }
     }
 
@@ -129,6 +136,7 @@ impl VectorIndex {
     pub fn prepare_search(&mut self) {
         self.slab.shrink_to_fit();
         self.graph.shrink_to_fit();
+        self.journal_mut().changes.shrink_to_fit();
     }
 
     /// The model whose vectors this holds.
@@ -205,8 +213,13 @@ impl VectorIndex {
 
     /// Pushes checked vectors into the slab and links them into the graph.
     fn append(&mut self, items: &[(PhotoId, &[f32])]) {
+        let journal = self
+            .journal
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
         for (photo, vector) in items {
-            self.slab.push(*photo, vector);
+            let slot = self.slab.push(*photo, vector);
+            journal.record(Change::Insert(slot));
         }
         let slab = &self.slab;
         let distance =
@@ -217,7 +230,17 @@ impl VectorIndex {
 
     /// Removes a photo; false when it was not there.
     pub fn remove(&mut self, photo: PhotoId) -> bool {
-        self.slab.remove(photo)
+        let removed = self.slab.remove(photo);
+        if removed {
+            self.journal_mut().record(Change::Remove(photo));
+        }
+        removed
+    }
+
+    pub(crate) fn journal_mut(&mut self) -> &mut Journal {
+        self.journal
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether tombstones have piled up enough for [`Self::compacted`] to pay off.
@@ -338,6 +361,18 @@ impl VectorIndex {
 
     pub(crate) fn graph(&self) -> &FlatGraph {
         &self.graph
+    }
+
+    pub(crate) fn graph_mut(&mut self) -> &mut FlatGraph {
+        &mut self.graph
+    }
+
+    pub(crate) fn slab_mut(&mut self) -> &mut Slab {
+        &mut self.slab
+    }
+
+    pub(crate) fn journal(&self) -> &Mutex<Journal> {
+        &self.journal
     }
 }
 

@@ -7,13 +7,15 @@
 //! each, nothing else per point. On top of it this crate adds what a photo library needs:
 //! replacing and deleting photos (tombstones, filtered from every result, compaction once
 //! they pile up), searching under an allowed-id filter (with an exact scan when the filter
-//! is selective or the index small), and crash-safe persistence whose manifest carries a
-//! checksum and the store's watermark, so a stale, partial or corrupt dump is refused and
-//! the caller rebuilds it from the stored embeddings.
+//! is selective or the index small), and crash-safe persistence — snapshots plus a log of
+//! the changes since, whose manifest and records carry checksums and the store's watermark,
+//! so a stale, partial or corrupt save is refused and the caller rebuilds it from the stored
+//! embeddings.
 
 mod error;
 mod graph;
 mod index;
+mod journal;
 mod persist;
 mod quant;
 mod simd;

@@ -196,6 +196,7 @@ pub(super) fn read_graph(
     if !graph.set_entry_checked(entry) {
         return Err(Error::corrupt(path, "bad entry point"));
     }
+    graph.clear_changed();
     Ok(graph)
 }
 

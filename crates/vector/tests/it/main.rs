@@ -1,5 +1,7 @@
-//! Integration tests of the vector index: recall, invariants under random edits, persistence.
+//! Integration tests of the vector index: recall, invariants under random edits, persistence
+//! (snapshots, and the log of changes beside them).
 
+mod log;
 mod persist;
 mod props;
 mod recall;

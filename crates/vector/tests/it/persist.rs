@@ -12,7 +12,7 @@ fn dump_then_reload_gives_identical_results() -> anyhow::Result<()> {
     let mut index = index_of(&data.sample(2_000, 8), graph_only());
     index.remove(shoebox_core::PhotoId(5));
     index.save(dir.path(), "wm-1")?;
-    // A second save replaces the first atomically and leaves one generation.
+    // A second save appends to the first one's log: still one generation.
     index.save(dir.path(), "wm-2")?;
     let generations = fs_err::read_dir(dir.path())?
         .filter(|e| {
