@@ -1,8 +1,10 @@
-//! Vector index speed and recall on CLIP-like data: build time, memory, query p50 / p99 and
-//! recall@10 at several `ef`; exact brute force (what rclip does) and faiss-cpu HNSW (same
-//! vectors, same M and efConstruction, run by `faiss_hnsw.py` beside this file) in the same
-//! run. Shoebox's graph holds int8 codes and rescores its candidates in f32 (`quant.rs`);
-//! the memory column is the growth of this process's resident set while building.
+//! Vector index speed, memory and recall on CLIP-like data: build time, resident memory,
+//! heap bytes, query p50 / p99 and recall@10 at several `ef` (the default marked); exact brute
+//! force (what rclip does) and faiss-cpu HNSW (same vectors, same M and efConstruction, run by
+//! `faiss_hnsw.py` beside this file) in the same run. Shoebox's graph is walked over int8
+//! codes and its candidates rescored in f32 (`quant.rs`). "RSS MiB" is the growth of this
+//! process's resident set (`VmRSS` in `/proc/self/status`) across the build; "heap MiB" is
+//! [`VectorIndex::heap_bytes`], what the index has allocated.
 //!
 //! The data is [`ClipLike`]: 512-d unit vectors in clusters around a shared direction (one
 //! cluster per 100 vectors), as CLIP image embeddings are — uniform random vectors are a worst
@@ -12,11 +14,12 @@
 //!
 //! ```sh
 //! python3 -m venv /tmp/venv && /tmp/venv/bin/pip install numpy==1.26.4 faiss-cpu==1.9.0.post1
-//! SHOEBOX_BENCH_N=100000,1000000 SHOEBOX_BENCH_PYTHON=/tmp/venv/bin/python \
+//! SHOEBOX_BENCH_SIZES=10000,100000,1000000 SHOEBOX_BENCH_PYTHON=/tmp/venv/bin/python \
 //!     cargo bench -p shoebox-vector --bench vector
 //! ```
 //!
-//! Without `SHOEBOX_BENCH_PYTHON` faiss is left out; `SHOEBOX_BENCH_N` defaults to 100000.
+//! Without `SHOEBOX_BENCH_PYTHON` faiss is left out; `SHOEBOX_BENCH_SIZES` defaults to 10000
+//! (1M vectors take several minutes to build and about 5 GiB: the vectors and the index).
 
 #![allow(clippy::print_stdout, reason = "a benchmark prints its table")]
 
@@ -36,14 +39,14 @@ const QUERIES: usize = 500;
 const EFS: [usize; 5] = [32, 64, 96, 128, 256];
 
 fn main() -> anyhow::Result<()> {
-    let sizes = std::env::var("SHOEBOX_BENCH_N").unwrap_or_else(|_| "100000".to_owned());
-    println!("| n | method | ef | build s | memory MiB | p50 ms | p99 ms | recall@10 |");
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
+    let sizes = std::env::var("SHOEBOX_BENCH_SIZES").unwrap_or_else(|_| "10000".to_owned());
+    println!("| n | method | ef | build s | RSS MiB | heap MiB | p50 ms | p99 ms | recall@10 |");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     for n in sizes.split(',') {
         run(n
             .trim()
             .parse()
-            .context("SHOEBOX_BENCH_N: sizes like 100000,1000000")?)?;
+            .context("SHOEBOX_BENCH_SIZES: sizes like 10000,100000,1000000")?)?;
     }
     Ok(())
 }
@@ -58,6 +61,7 @@ fn run(n: usize) -> anyhow::Result<()> {
     let mut index = build(&vectors)?;
     let build_s = started.elapsed().as_secs_f64();
     let memory = rss_mib("VmRSS:") - rss;
+    let heap = index.heap_bytes() as f64 / MIB;
 
     let (truth, times) = timed(&queries, |q| Ok(index.exact(q, 10, Filter::All)))?;
     let truth: Vec<HashSet<PhotoId>> = truth.iter().map(|h| ids(h)).collect();
@@ -66,19 +70,25 @@ fn run(n: usize) -> anyhow::Result<()> {
         "exact scan",
         "–",
         None,
-        (n * DIM * 4) as f64 / MIB,
+        [(n * DIM * 4) as f64 / MIB; 2],
         &times,
         1.0,
     );
+    let default_ef = IndexParams::default().ef_search;
     for ef in EFS {
         index.set_ef_search(ef);
         let (hits, times) = timed(&queries, |q| Ok(index.search(q, 10, Filter::All)?))?;
+        let ef = if ef == default_ef {
+            format!("**{ef}** (default)")
+        } else {
+            ef.to_string()
+        };
         row(
             n,
             "shoebox HNSW (int8 graph, f32 rescoring)",
-            &ef.to_string(),
+            &ef,
             Some(build_s),
-            memory,
+            [memory, heap],
             &times,
             recall(&hits, &truth),
         );
@@ -155,13 +165,18 @@ fn row(
     method: &str,
     ef: &str,
     build: Option<f64>,
-    memory: f64,
+    [rss, heap]: [f64; 2],
     times: &[f64],
     recall: f64,
 ) {
     let build = build.map_or_else(|| "–".to_owned(), |b| format!("{b:.1}"));
+    let heap = if heap.is_nan() {
+        "–".to_owned()
+    } else {
+        format!("{heap:.0}")
+    };
     println!(
-        "| {n} | {method} | {ef} | {build} | {memory:.0} | {:.3} | {:.3} | {recall:.4} |",
+        "| {n} | {method} | {ef} | {build} | {rss:.0} | {heap} | {:.3} | {:.3} | {recall:.4} |",
         percentile(times, 0.5),
         percentile(times, 0.99)
     );
@@ -215,7 +230,7 @@ fn faiss(
             "faiss-cpu HNSW (f32)",
             &ef,
             Some(build),
-            memory,
+            [memory, f64::NAN],
             &times,
             recall(&hits, truth),
         );

@@ -291,6 +291,13 @@ impl FlatGraph {
         self.changed.shrink_to_fit();
     }
 
+    /// Bytes allocated for the graph (capacity, not length).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.levels.capacity()
+            + 4 * (self.layer0.capacity() + self.upper_at.capacity() + self.upper.capacity())
+            + 8 * self.changed.capacity()
+    }
+
     /// The `k` nearest slots that `keep` accepts, nearest first, walking with a candidate
     /// list of `ef`. `distance(slot)` is the slot's distance to the query.
     pub(crate) fn search(

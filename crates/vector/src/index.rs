@@ -139,6 +139,18 @@ impl VectorIndex {
         self.journal_mut().changes.shrink_to_fit();
     }
 
+    /// Bytes the index has allocated on the heap: vectors, codes, photo ids and the map from
+    /// photo to slot, live flags, the graph, and the changes not saved yet. Counts capacity
+    /// (spare capacity not yet written may not be resident), not the allocator's overhead.
+    pub fn heap_bytes(&self) -> usize {
+        let journal = self
+            .journal
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .heap_bytes();
+        self.slab.heap_bytes() + self.graph.heap_bytes() + journal + self.model_id.capacity()
+    }
+
     /// The model whose vectors this holds.
     pub fn model_id(&self) -> &str {
         &self.model_id

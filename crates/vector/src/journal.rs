@@ -45,4 +45,9 @@ impl Journal {
             self.changes.push(change);
         }
     }
+
+    /// Bytes this journal holds on the heap.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.changes.capacity() * std::mem::size_of::<Change>()
+    }
 }

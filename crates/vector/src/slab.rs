@@ -154,6 +154,21 @@ impl Slab {
         self.live.shrink_to_fit();
         self.alive.shrink_to_fit();
     }
+
+    /// Bytes allocated for the slab (capacity, not length). The photo map's share is its
+    /// table (a power of two of buckets, 8 per 7 entries, with a control byte each).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let entry = std::mem::size_of::<(PhotoId, usize)>();
+        let buckets = match self.live.capacity() {
+            0 => 0,
+            cap => (cap * 8 / 7).next_power_of_two(),
+        };
+        self.photos.capacity() * std::mem::size_of::<PhotoId>()
+            + self.data.capacity() * std::mem::size_of::<f32>()
+            + self.codes.capacity()
+            + self.alive.capacity()
+            + buckets * (entry + 1)
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-//! Integration tests of the vector index: recall, invariants under random edits, persistence
-//! (snapshots, and the log of changes beside them).
+//! Integration tests of the vector index: recall, memory per vector, invariants under random
+//! edits, persistence (snapshots, and the log of changes beside them).
 
 mod log;
+mod memory;
 mod persist;
 mod props;
 mod recall;
