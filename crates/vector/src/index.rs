@@ -397,6 +397,8 @@ fn top_k(hits: &mut Vec<Hit>, k: usize) {
     if hits.len() > k {
         hits.select_nth_unstable_by(k - 1, best_first);
         hits.truncate(k);
+        // An exact scan's buffer held every candidate; keep only what is returned.
+        hits.shrink_to_fit();
     }
     hits.sort_unstable_by(best_first);
 }
