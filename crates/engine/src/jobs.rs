@@ -390,7 +390,14 @@ impl Engine {
             return Ok(());
         }
         match self.queue().give_back(&held).await {
-            Ok(()) | Err(shoebox_core::Error::Conflict(_)) => Ok(()),
+            Ok(()) => Ok(()),
+            // Some settled before the store failed (or were taken over): the rest one by one.
+            Err(shoebox_core::Error::Conflict(_)) => {
+                for claim in &held {
+                    lost_is_fine(self.queue().give_back(std::slice::from_ref(claim)).await)?;
+                }
+                Ok(())
+            }
             Err(e) => {
                 self.hold(held);
                 Err(e.into())
