@@ -29,12 +29,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use shoebox_core::{
-    ContentHash, Exposure, FileStamp, ImageFormat, MetadataStore, PhotoMetadata, PhotoWrite,
-    RootId, ScanOutcome, StoredEmbedding,
-};
+use shoebox_core::{ContentHash, FileStamp, MetadataStore, PhotoWrite, RootId, StoredEmbedding};
 use shoebox_engine::{Engine, Settings};
-use shoebox_testkit::ClipLike;
+use shoebox_testkit::{ClipLike, indexed_record};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
@@ -214,27 +211,11 @@ async fn build_library(data: &Path, clip_dir: &Path, n: u64) -> anyhow::Result<(
 fn record(root: RootId, rel_path: String, i: u64) -> PhotoWrite {
     let mut hash = [0u8; 32];
     hash[..8].copy_from_slice(&i.to_le_bytes());
-    PhotoWrite::Insert {
-        root,
-        rel_path,
-        stamp: FileStamp {
-            size: 1,
-            mtime_ns: 1,
-        },
-        hash: Some(ContentHash(hash)),
-        outcome: ScanOutcome::Indexed(PhotoMetadata {
-            format: ImageFormat::Jpeg,
-            width: 4000,
-            height: 3000,
-            orientation: 1,
-            taken_at: None,
-            gps: None,
-            camera_make: Some("Google".to_owned()),
-            camera_model: Some("Pixel 7".to_owned()),
-            lens: None,
-            exposure: Exposure::default(),
-        }),
-    }
+    let stamp = FileStamp {
+        size: 1,
+        mtime_ns: 1,
+    };
+    indexed_record(root, rel_path, stamp, ContentHash(hash))
 }
 
 /// A `shoebox serve` process, stopped (SIGTERM, then waited for) when dropped.

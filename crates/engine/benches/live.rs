@@ -23,12 +23,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use shoebox_core::{
-    ContentHash, Exposure, FileStamp, ImageFormat, MetadataStore, PhotoMetadata, PhotoWrite,
-    RootId, ScanOutcome, StoredEmbedding,
-};
+use shoebox_core::{ContentHash, FileStamp, MetadataStore, RootId, StoredEmbedding};
 use shoebox_engine::{Clip, Engine, LiveEvent, LiveModels, LiveSearch, SearchRequest, Settings};
-use shoebox_testkit::{ClipLike, jpeg};
+use shoebox_testkit::{ClipLike, indexed_record, jpeg};
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -263,7 +260,8 @@ async fn synthetic_library(
             let rel = format!("{folder}/IMG_{i:07}.jpg");
             let path = photos.join(&rel);
             fs_err::write(&path, b"")?;
-            writes.push(record(root, &rel, stamp(&path)?));
+            let hash = ContentHash(*blake3::hash(rel.as_bytes()).as_bytes());
+            writes.push(indexed_record(root, rel, stamp(&path)?, hash));
         }
         engine.store().apply(writes).await?;
     }
@@ -404,30 +402,4 @@ fn stamp(path: &Path) -> anyhow::Result<FileStamp> {
         size: meta.len(),
         mtime_ns: mtime.max(ctime),
     })
-}
-
-fn record(root: RootId, rel_path: &str, stamp: FileStamp) -> PhotoWrite {
-    PhotoWrite::Insert {
-        root,
-        rel_path: rel_path.to_owned(),
-        stamp,
-        hash: Some(ContentHash(*blake3::hash(rel_path.as_bytes()).as_bytes())),
-        outcome: ScanOutcome::Indexed(PhotoMetadata {
-            format: ImageFormat::Jpeg,
-            width: 4000,
-            height: 3000,
-            orientation: 1,
-            taken_at: None,
-            gps: None,
-            camera_make: Some("Google".to_owned()),
-            camera_model: Some("Pixel 7".to_owned()),
-            lens: None,
-            exposure: Exposure {
-                exposure_time_s: None,
-                f_number: None,
-                iso: None,
-                focal_length_mm: None,
-            },
-        }),
-    }
 }

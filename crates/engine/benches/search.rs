@@ -21,14 +21,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use shoebox_core::{
-    Exposure, FileStamp, ImageFormat, MetadataStore, PhotoId, PhotoMetadata, PhotoWrite, QueryTerm,
-    ScanOutcome, SearchFilters,
-};
+use shoebox_core::{FileStamp, MetadataStore, PhotoId, PhotoWrite, QueryTerm, SearchFilters};
 use shoebox_engine::{SearchIndices, SearchRequest, SearchSettings, search};
 use shoebox_ml::Clip;
 use shoebox_store::SqliteStore;
-use shoebox_testkit::ClipLike;
+use shoebox_testkit::{ClipLike, indexed_record};
 use shoebox_text::{TextDoc, TextIndex};
 use shoebox_vector::{Filter, IndexParams, VectorIndex};
 
@@ -175,32 +172,10 @@ fn ms(t: Instant) -> f64 {
 }
 
 fn insert(root: shoebox_core::RootId, rel_path: &str) -> PhotoWrite {
-    PhotoWrite::Insert {
-        root,
-        rel_path: rel_path.to_owned(),
-        stamp: FileStamp {
-            size: 1,
-            mtime_ns: 1,
-        },
-        hash: Some(shoebox_core::ContentHash(
-            *blake3::hash(rel_path.as_bytes()).as_bytes(),
-        )),
-        outcome: ScanOutcome::Indexed(PhotoMetadata {
-            format: ImageFormat::Jpeg,
-            width: 4000,
-            height: 3000,
-            orientation: 1,
-            taken_at: None,
-            gps: None,
-            camera_make: Some("Google".to_owned()),
-            camera_model: Some("Pixel 7".to_owned()),
-            lens: None,
-            exposure: Exposure {
-                exposure_time_s: None,
-                f_number: None,
-                iso: None,
-                focal_length_mm: None,
-            },
-        }),
-    }
+    let stamp = FileStamp {
+        size: 1,
+        mtime_ns: 1,
+    };
+    let hash = shoebox_core::ContentHash(*blake3::hash(rel_path.as_bytes()).as_bytes());
+    indexed_record(root, rel_path.to_owned(), stamp, hash)
 }

@@ -1,11 +1,13 @@
 //! Test fixtures for Shoebox: generated photos (JPEG, PNG), EXIF written into copies of real
 //! photos, bad files of every kind, the shared fixture photos, a fake model hub, CLIP-like
-//! vectors, and a database held locked as another program would. Used by tests and benches only; never by a product path.
+//! vectors, photo records for synthetic libraries, and a database held locked as another
+//! program would. Used by tests and benches only; never by a product path.
 
 mod exif;
 mod hub;
 mod images;
 mod lock;
+mod records;
 mod vectors;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ pub use exif::{ExifSpec, with_exif};
 pub use hub::FakeHub;
 pub use images::{jpeg, oriented, png, textured, with_comment};
 pub use lock::DatabaseLock;
+pub use records::indexed_record;
 pub use vectors::{ClipLike, normalised};
 
 /// Result for fixture helpers.
